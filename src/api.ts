@@ -1,0 +1,936 @@
+// Heap: the public face of bibop-gc on one thread.
+//
+// Concurrency contract: one Heap object per thread (create on the owner thread, attach in
+// each worker). Allocation, ref stores and handle operations need this thread to be a
+// running mutator (inside `scope`); reads work on any ref that a root keeps alive.
+// Hot paths (alloc, allocArray, accessors, setRef's barrier) are written out here, small
+// and monomorphic; everything else is a call into the layers below.
+
+import { MessageChannel, Worker, type MessagePort, type WorkerOptions } from 'node:worker_threads';
+import { Arena } from './heap/arena.js';
+import {
+  ARRAY_HEADER_BYTES, ARRAY_LENGTH_WORD, EK_F64, EK_I32, EK_REF, EK_U8, G_ALLOC_KIB, G_CHECKED,
+  G_COMMITTED_PAGES, G_EPOCH, G_FINAL_PENDING, G_FREE_PAGES, G_GC_FLAGS, G_GC_OWNER, G_GC_STARTED, G_HEADER_BYTES,
+  G_INITIAL_PAGES, G_LIVE_KIB, G_MAGIC, G_MAJOR_COUNT, G_MAX_PAGES, G_MINOR_COUNT, G_POOL_HINT, G_SAFEPOINT_MS,
+  G_TARGET_PAGES, G_TIME_ORIGIN_F64, G_VERSION, GC_FLAG_VERIFY, GC_FLAG_ZAP, GC_KIND_MAJOR, GC_KIND_MINOR, H_NEXT,
+  H_REF, HDR_TYPE_MASK, HK_STRONG, HK_WEAK, LAYOUT_VERSION, MAGIC, MAX_ARENA_BYTES, MAX_WORKERS, MIN_ARENA_BYTES,
+  PAGE_BYTES, PAGE_LOG, PAGE_TABLE_WORD, PI_KIND_MASK, PI_OLD, PK_FREE, PK_HEADER, PK_SMALL_HEAD, PK_SMALL_TAIL,
+  PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_BYTES, S_BLOCK_BYTES, S_DIRTY, TK_ARRAY, TK_STRUCT, TLAB_CURSOR,
+  TLAB_LIMIT, TLAB_WORDS, W_FINAL_HEAD, W_GEN, W_ROOT_TOP, W_SAFEPOINT_MS, W_STATE, W_THREAD_ID, W_TLAB, WS_RUNNING,
+  arenaLayout, workerWord,
+} from './heap/layout.js';
+import { MAX_SMALL_BYTES } from './heap/sizeclasses.js';
+import { Thread, NEED_SYSTEM } from './heap/thread.js';
+import {
+  CLASS_OF_GRANULES, CLASS_OF_GRANULES_BLOCK, HeapType, arrayLayout, defineInArena, structLayout,
+  type ArrayType, type ElementKind, type FieldKind, type StructType, type TypeOptions,
+} from './heap/types.js';
+import { allocLarge, refillTlab, retireAllTlabs } from './heap/allocator.js';
+import { createRootStack, growRootStack } from './heap/roots.js';
+import { allocHandle, freeHandle, handleId, handleWord, resolveHandle } from './heap/handles.js';
+import { PI_CLEAN, growArena } from './heap/pagepool.js';
+import { REF_FREE_PAGE, REF_FREE_SLOT, REF_OK, REF_OUTSIDE, REF_PROBLEMS, classifyRef } from './heap/check.js';
+import { acquireLock, releaseLock } from './safepoint/lock.js';
+import {
+  claimFreeSlot, declareDead, park, publishParked, stopAtSafepoint, unpark, waitForPauseEnd,
+} from './safepoint/registry.js';
+import { requestPause, resumeTheWorld, stopTheWorld } from './safepoint/rendezvous.js';
+import { watch } from './safepoint/supervisor.js';
+import { collectInPause, readEvent, type GcEvent, type GcKind } from './gc/collector.js';
+import { Marker } from './gc/mark.js';
+import { verifyHeap, type VerifyResult } from './gc/verify.js';
+import { heapStats, type HeapStats } from './gc/stats.js';
+import {
+  HeapCorruptionError, HeapOutOfMemoryError, HeapUsageError, InvalidRefError, ScopeError, StaleRefError,
+  TypeDefinitionError,
+} from './errors.js';
+import { threadId } from 'node:worker_threads';
+
+export interface HeapOptions {
+  /** Initial arena bytes, header included; used in full before the first collection. Default 64 MiB; at least 1 MiB. */
+  size?: number;
+  /** The arena may grow up to this many bytes. Default max(size, min(2 GiB, 16 × size)). */
+  maxSize?: number;
+  /** Validate every ref an accessor takes. Default true. */
+  checked?: boolean;
+  /** How long a collection waits for running workers to reach a safepoint. Default 10 000. */
+  safepointTimeoutMs?: number;
+  /** Run verify() inside every collection pause; a failure throws HeapCorruptionError. Default false. */
+  verifyEachGC?: boolean;
+  /** Fill freed slots with a pattern that never decodes as an object (debugging). Default false. */
+  zapFreed?: boolean;
+}
+
+/** What `spawn` passes to a worker as `workerData.heap`; give it to `Heap.attach`. */
+export interface HeapInit {
+  buffer: SharedArrayBuffer;
+  slot: number;
+  gen: number;
+  port: MessagePort;
+}
+
+/** A persistent root: keeps its ref alive until released; any worker may look it up by id. */
+export class Persistent {
+  /** @internal */
+  constructor(private readonly heap: Heap, readonly id: number) {}
+  /** The ref held. Throws once the handle is released. */
+  get(): number {
+    return this.heap.handleRef(this.id, HK_STRONG);
+  }
+  release(): void {
+    this.heap.releaseHandle(this.id, HK_STRONG);
+  }
+}
+
+/** A weak ref: `get()` gives the ref, or null once the object has been collected. */
+export class WeakHandle {
+  /** @internal */
+  constructor(private readonly heap: Heap, readonly id: number) {}
+  get(): number | null {
+    const ref = this.heap.handleRef(this.id, HK_WEAK);
+    return ref === 0 ? null : ref;
+  }
+  release(): void {
+    this.heap.releaseHandle(this.id, HK_WEAK);
+  }
+}
+
+/** A worker started by `spawn`, attached to the heap and watched. */
+export type SpawnOptions = Omit<WorkerOptions, 'workerData'> & { workerData?: Record<string, unknown> };
+
+// Keeps each attached worker's port alive: if the port were collected it would close, and
+// the supervisor would declare a live worker dead.
+const keptPorts: MessagePort[] = [];
+
+const PAGE_INFO_WORD = PAGE_TABLE_WORD + PT_INFO;
+
+export class Heap extends Thread {
+  private readonly marker = new Marker();
+  private readonly gcListeners: ((event: GcEvent) => void)[] = [];
+  private readonly finalizers = new Map<number, (ref: number) => void>();
+  private readonly weakCleanup = new FinalizationRegistry<number>((id) => this.releaseWeakQuietly(id));
+  private inPause = false;
+  private runningFinalizers = false;
+  private detached = false;
+
+  private constructor(arena: Arena, slot: number) {
+    super(arena, slot);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Creating and attaching.
+
+  /** Creates a heap in a new SharedArrayBuffer; this thread becomes its first mutator. */
+  static create(options: HeapOptions = {}): Heap {
+    const o = validateOptions(options);
+    const maxPages = Math.floor(o.maxSize / PAGE_BYTES);
+    const layout = arenaLayout(maxPages);
+    const initialPages = Math.floor(o.size / PAGE_BYTES);
+    if (initialPages < layout.headerPages + 16) {
+      throw new HeapUsageError(`options.size ${o.size} is too small: the arena header alone takes ${layout.headerBytes} bytes at maxSize ${o.maxSize}; use at least ${(layout.headerPages + 16) * PAGE_BYTES}`);
+    }
+    const buffer = new SharedArrayBuffer(initialPages * PAGE_BYTES, { maxByteLength: maxPages * PAGE_BYTES });
+    const u32 = new Uint32Array(buffer);
+    u32[G_MAGIC] = MAGIC;
+    u32[G_VERSION] = LAYOUT_VERSION;
+    u32[G_HEADER_BYTES] = layout.headerBytes;
+    u32[G_COMMITTED_PAGES] = initialPages;
+    u32[G_MAX_PAGES] = maxPages;
+    u32[G_INITIAL_PAGES] = initialPages;
+    u32[G_TARGET_PAGES] = initialPages;
+    u32[G_CHECKED] = o.checked ? 1 : 0;
+    u32[G_SAFEPOINT_MS] = o.safepointTimeoutMs;
+    u32[G_GC_FLAGS] = (o.verifyEachGC ? GC_FLAG_VERIFY : 0) | (o.zapFreed ? GC_FLAG_ZAP : 0);
+    new Float64Array(buffer, 0, 64)[G_TIME_ORIGIN_F64] = Date.now();
+    for (let p = 0; p < layout.headerPages; p++) u32[layout.pageTableWord + p * PT_WORDS + PT_INFO] = PK_HEADER;
+    for (let p = layout.headerPages; p < initialPages; p++) {
+      u32[layout.pageTableWord + p * PT_WORDS + PT_INFO] = PK_FREE | PI_CLEAN;
+      u32[layout.freeBitmapWord + (p >>> 5)] = u32[layout.freeBitmapWord + (p >>> 5)]! | (1 << (p & 31));
+    }
+    u32[G_FREE_PAGES] = initialPages - layout.headerPages;
+    u32[G_POOL_HINT] = layout.headerPages >>> 5;
+    const arena = new Arena(buffer);
+    const slot = claimFreeSlot(arena.i32, 0);
+    return Heap.open(arena, slot, Atomics.load(arena.i32, workerWord(slot) + W_GEN));
+  }
+
+  /**
+   * Attaches this thread to a heap: `workerData.heap` in a worker made by `spawn`, or the
+   * buffer itself in a thread started some other way (such a thread is not watched: call
+   * `detach()` before it ends).
+   */
+  static attach(init: HeapInit | SharedArrayBuffer): Heap {
+    if (init instanceof SharedArrayBuffer) {
+      const arena = new Arena(init);
+      const slot = claimFreeSlot(arena.i32, 0);
+      if (slot < 0) throw new HeapUsageError(`Heap.attach: all ${MAX_WORKERS} worker slots are in use`);
+      return Heap.open(arena, slot, Atomics.load(arena.i32, workerWord(slot) + W_GEN));
+    }
+    if (init === null || typeof init !== 'object' || !(init.buffer instanceof SharedArrayBuffer)) {
+      throw new HeapUsageError('Heap.attach expects workerData.heap (from heap.spawn) or the heap\'s SharedArrayBuffer');
+    }
+    keptPorts.push(init.port);
+    init.port.unref?.();
+    return Heap.open(new Arena(init.buffer), init.slot, init.gen);
+  }
+
+  private static open(arena: Arena, slot: number, gen: number): Heap {
+    const heap = new Heap(arena, slot);
+    const ctl = workerWord(slot);
+    heap.u32[ctl + W_THREAD_ID] = threadId;
+    heap.u32[ctl + W_SAFEPOINT_MS] = heap.nowMs();
+    createRootStack(heap);
+    publishParked(arena.i32, slot, gen);
+    return heap;
+  }
+
+  /** The SharedArrayBuffer holding the heap. */
+  get buffer(): SharedArrayBuffer {
+    return this.arena.buffer;
+  }
+
+  /** This mutator's slot. */
+  get workerId(): number {
+    return this.slot;
+  }
+
+  /**
+   * Starts a worker attached to this heap and watched: its exit (normal, crash or
+   * terminate()) declares it dead, and its pages become orphans. The worker calls
+   * `Heap.attach(workerData.heap)`.
+   */
+  spawn(url: URL | string, options: SpawnOptions = {}): Worker {
+    this.assertAttached();
+    const slot = claimFreeSlot(this.i32, 1);
+    if (slot < 0) throw new HeapUsageError(`spawn: all ${MAX_WORKERS} worker slots are in use`, { workerId: this.slot });
+    const gen = Atomics.load(this.i32, workerWord(slot) + W_GEN);
+    const { port1, port2 } = new MessageChannel();
+    watch({ buffer: this.buffer, slot, gen, port: port1 }, this.arena.layout.headerBytes >>> 2);
+    const heapInit: HeapInit = { buffer: this.buffer, slot, gen, port: port2 };
+    const worker = new Worker(url, {
+      ...options,
+      workerData: { ...(options.workerData ?? {}), heap: heapInit },
+      transferList: [...(options.transferList ?? []), port2],
+    });
+    worker.once('exit', () => declareDead(this.i32, slot, gen));
+    return worker;
+  }
+
+  /** Leaves the heap. This thread's objects stay while others hold them; its pages become orphans. */
+  detach(): void {
+    if (this.detached) return;
+    if (this.depth > 0) throw new ScopeError(`worker ${this.slot}: detach() inside a scope`, { workerId: this.slot });
+    this.runFinalizers();
+    declareDead(this.i32, this.slot, this.gen);
+    this.detached = true;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Types.
+
+  defineStruct<F extends Record<string, FieldKind>>(name: string, fields: F, options: TypeOptions = {}): StructType<F> {
+    return this.define(structLayout(name, fields, options)) as StructType<F>;
+  }
+
+  defineArray(name: string, element: ElementKind, options: TypeOptions = {}): ArrayType {
+    return this.define(arrayLayout(name, element, options));
+  }
+
+  private define(layout: string): HeapType {
+    this.assertAttached();
+    acquireLock(this.i32, this.lockId, this.canBlock);
+    let id: number;
+    try {
+      id = defineInArena(this.arena, layout);
+    } finally {
+      releaseLock(this.i32, this.lockId);
+    }
+    return this.types.get(id)!;
+  }
+
+  /** The type of the object at `ref`. */
+  typeOf(ref: number): HeapType {
+    this.checkObject(ref, 'typeOf');
+    return this.types.get(this.u32[ref >>> 2]! & HDR_TYPE_MASK)!;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Scopes and roots.
+
+  /**
+   * Runs `fn` as a running mutator. Every ref allocated (or `root`ed) inside is rooted until
+   * `fn` returns or throws; `escape(ref)` keeps one in the parent scope. Entering the
+   * outermost scope waits for any collection in progress; leaving it parks this thread.
+   */
+  scope<T>(fn: () => T): T {
+    const ctl = this.ctl;
+    if (this.depth === 0) {
+      this.assertAttached();
+      unpark(this);
+      this.rootLimit = this.rootEnd;
+    } else if (Atomics.load(this.i32, G_GC_OWNER) !== 0) {
+      this.safepointSlow();
+    }
+    let top = this.u32[ctl + W_ROOT_TOP]!;
+    if (top >= this.rootLimit) {
+      growRootStack(this);
+      top = this.u32[ctl + W_ROOT_TOP]!;
+    }
+    const frame = top - this.rootBase;
+    this.u32[top] = 0;
+    this.u32[ctl + W_ROOT_TOP] = top + 1;
+    const parentFrame = this.frame;
+    this.frame = frame;
+    this.depth++;
+    try {
+      const result = fn();
+      if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
+        throw new ScopeError(`worker ${this.slot}: a scope callback returned a promise; scopes are synchronous (a worker is running only inside one)`, { workerId: this.slot });
+      }
+      return result;
+    } finally {
+      this.depth--;
+      this.frame = parentFrame;
+      const words = this.u32;
+      const base = this.rootBase;
+      if (this.depth === 0) {
+        words[ctl + W_ROOT_TOP] = base;
+        this.leaveOutermost();
+      } else {
+        words[ctl + W_ROOT_TOP] = base + frame + (words[base + frame] !== 0 ? 1 : 0);
+      }
+    }
+  }
+
+  private leaveOutermost(): void {
+    try {
+      if (this.u32[this.ctl + W_FINAL_HEAD] !== 0 && !this.runningFinalizers) {
+        this.depth = 1;
+        try {
+          this.runFinalizersRunning();
+        } finally {
+          this.depth = 0;
+          this.u32[this.ctl + W_ROOT_TOP] = this.rootBase;
+        }
+      }
+    } finally {
+      this.rootLimit = 0;
+      park(this.i32, this.slot);
+    }
+  }
+
+  /** Roots `ref` in the parent scope and returns it (the idiom: `return heap.escape(r)`). */
+  escape(ref: number): number {
+    if (this.depth === 0) throw new ScopeError(`worker ${this.slot}: escape() outside any scope`, { workerId: this.slot, ref });
+    if (this.checked && ref !== 0) this.checkObject(ref, 'escape');
+    this.u32[this.rootBase + this.frame] = ref;
+    return ref;
+  }
+
+  /** Roots an existing ref in the current scope. */
+  root(ref: number): number {
+    if (this.depth === 0) throw new ScopeError(`worker ${this.slot}: root() outside any scope`, { workerId: this.slot, ref });
+    if (this.checked && ref !== 0) this.checkObject(ref, 'root');
+    this.pushRoot(ref);
+    return ref;
+  }
+
+  private pushRoot(ref: number): void {
+    const ctl = this.ctl;
+    let top = this.u32[ctl + W_ROOT_TOP]!;
+    if (top >= this.rootLimit) {
+      growRootStack(this);
+      top = this.u32[ctl + W_ROOT_TOP]!;
+    }
+    this.u32[top] = ref;
+    this.u32[ctl + W_ROOT_TOP] = top + 1;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Allocation. The fast paths: a compare against the TLAB limit and the root-stack limit,
+  // then the header, the root push and the bump. Everything else is allocSlow.
+
+  alloc(type: HeapType): number {
+    const u32 = this.u32;
+    const ctl = this.ctl;
+    const tl = ctl + type.$tlab;
+    const ref = u32[tl]!;
+    const end = ref + type.$blockBytes;
+    const top = u32[ctl + W_ROOT_TOP]!;
+    if (end > u32[tl + TLAB_LIMIT]! || top >= this.rootLimit) return this.allocSlow(type);
+    u32[ref >>> 2] = type.$id;
+    u32[top] = ref;
+    u32[ctl + W_ROOT_TOP] = top + 1;
+    u32[tl] = end;
+    return ref;
+  }
+
+  allocArray(type: HeapType, length: number): number {
+    const bytes = ARRAY_HEADER_BYTES + length * type.$bytes;
+    if (type.$kind !== TK_ARRAY || bytes > MAX_SMALL_BYTES || (length >>> 0) !== length) return this.allocArraySlow(type, length);
+    const u32 = this.u32;
+    const ctl = this.ctl;
+    const tl = ctl + W_TLAB + (CLASS_OF_GRANULES[(bytes + 7) >>> 3]! + type.$classBias) * TLAB_WORDS;
+    const ref = u32[tl]!;
+    const end = ref + CLASS_OF_GRANULES_BLOCK[(bytes + 7) >>> 3]!;
+    const top = u32[ctl + W_ROOT_TOP]!;
+    if (end > u32[tl + TLAB_LIMIT]! || top >= this.rootLimit) return this.allocArraySlow(type, length);
+    const word = ref >>> 2;
+    u32[word] = type.$id;
+    u32[word + ARRAY_LENGTH_WORD] = length;
+    u32[top] = ref;
+    u32[ctl + W_ROOT_TOP] = top + 1;
+    u32[tl] = end;
+    return ref;
+  }
+
+  private allocSlow(type: HeapType): number {
+    this.assertCanAllocate(type, 'alloc');
+    if (type.$kind !== TK_STRUCT) {
+      throw new InvalidRefError(`alloc(${type.$name}): '${type.$name}' is an array type; use allocArray(type, length)`, { typeName: type.$name, workerId: this.slot });
+    }
+    if (this.u32[this.ctl + W_ROOT_TOP]! >= this.rootLimit) growRootStack(this);
+    if (type.$bytes > MAX_SMALL_BYTES) {
+      const ref = allocLarge(this, type.$bytes, type.$id, 0, false);
+      this.pushRoot(ref);
+      return ref;
+    }
+    const tl = this.ctl + type.$tlab;
+    for (;;) {
+      if (this.u32[tl]! + type.$blockBytes <= this.u32[tl + TLAB_LIMIT]!) return this.alloc(type);
+      refillTlab(this, (type.$tlab - W_TLAB) / TLAB_WORDS);
+    }
+  }
+
+  private allocArraySlow(type: HeapType, length: number): number {
+    this.assertCanAllocate(type, 'allocArray');
+    if (type.$kind !== TK_ARRAY) {
+      throw new InvalidRefError(`allocArray(${type.$name}): '${type.$name}' is a struct type; use alloc(type)`, { typeName: type.$name, workerId: this.slot });
+    }
+    if (!Number.isInteger(length) || length < 0 || length > MAX_ARRAY_LENGTH) {
+      throw new RangeError(`allocArray(${type.$name}, ${length}): length must be an integer from 0 to ${MAX_ARRAY_LENGTH}`);
+    }
+    if (this.u32[this.ctl + W_ROOT_TOP]! >= this.rootLimit) growRootStack(this);
+    const bytes = ARRAY_HEADER_BYTES + length * type.$bytes;
+    if (bytes > MAX_SMALL_BYTES) {
+      const ref = allocLarge(this, bytes, type.$id, length, true);
+      this.pushRoot(ref);
+      return ref;
+    }
+    const allocClass = CLASS_OF_GRANULES[(bytes + 7) >>> 3]! + type.$classBias;
+    const tl = this.ctl + W_TLAB + allocClass * TLAB_WORDS;
+    const block = CLASS_OF_GRANULES_BLOCK[(bytes + 7) >>> 3]!;
+    for (;;) {
+      if (this.u32[tl + TLAB_CURSOR]! + block <= this.u32[tl + TLAB_LIMIT]!) return this.allocArray(type, length);
+      refillTlab(this, allocClass);
+    }
+  }
+
+  private assertCanAllocate(type: HeapType, what: string): void {
+    if (!(type instanceof HeapType)) throw new TypeError(`${what}: expected a type from defineStruct/defineArray, got ${String(type)}`);
+    if (this.depth === 0) {
+      this.assertAttached();
+      throw new ScopeError(`worker ${this.slot}: ${what}(${type.$name}) outside any scope; allocate inside heap.scope(() => …)`, { workerId: this.slot, typeName: type.$name });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Accessors. Checked mode validates the ref, the field or index, and the value stored.
+
+  getRef(ref: number, offset: number): number {
+    if (this.checked) this.checkField(ref, offset, EK_REF);
+    else if (ref >>> 2 >= this.viewWords) this.syncViews();
+    return this.u32[(ref + offset) >>> 2]!;
+  }
+
+  setRef(ref: number, offset: number, value: number): void {
+    if (this.depth === 0) this.throwOutsideScope('setRef', ref);
+    if (this.checked) { this.checkField(ref, offset, EK_REF); this.checkValue(value); }
+    else if (ref >>> 2 >= this.viewWords) this.syncViews();
+    const u32 = this.u32;
+    u32[(ref + offset) >>> 2] = value;
+    if ((u32[PAGE_INFO_WORD + (ref >>> PAGE_LOG) * PT_WORDS]! & PI_OLD) !== 0) this.barrierSlow(ref, value);
+  }
+
+  getI32(ref: number, offset: number): number {
+    if (this.checked) this.checkField(ref, offset, EK_I32);
+    else if (ref >>> 2 >= this.viewWords) this.syncViews();
+    return this.i32[(ref + offset) >>> 2]!;
+  }
+
+  setI32(ref: number, offset: number, value: number): void {
+    if (this.checked) this.checkField(ref, offset, EK_I32);
+    else if (ref >>> 2 >= this.viewWords) this.syncViews();
+    this.i32[(ref + offset) >>> 2] = value;
+  }
+
+  getF64(ref: number, offset: number): number {
+    if (this.checked) this.checkField(ref, offset, EK_F64);
+    else if (ref >>> 2 >= this.viewWords) this.syncViews();
+    return this.f64[(ref + offset) >>> 3]!;
+  }
+
+  setF64(ref: number, offset: number, value: number): void {
+    if (this.checked) this.checkField(ref, offset, EK_F64);
+    else if (ref >>> 2 >= this.viewWords) this.syncViews();
+    this.f64[(ref + offset) >>> 3] = value;
+  }
+
+  /** Number of elements of an array. */
+  length(ref: number): number {
+    if (this.checked) this.checkArray(ref, 0, 'length');
+    else if (ref >>> 2 >= this.viewWords) this.syncViews();
+    return this.u32[(ref >>> 2) + ARRAY_LENGTH_WORD]!;
+  }
+
+  getRefAt(ref: number, index: number): number {
+    if (this.checked) this.checkIndex(ref, index, EK_REF);
+    else if (ref >>> 2 >= this.viewWords) this.syncViews();
+    return this.u32[(ref >>> 2) + 2 + index]!;
+  }
+
+  setRefAt(ref: number, index: number, value: number): void {
+    if (this.depth === 0) this.throwOutsideScope('setRefAt', ref);
+    if (this.checked) { this.checkIndex(ref, index, EK_REF); this.checkValue(value); }
+    else if (ref >>> 2 >= this.viewWords) this.syncViews();
+    const u32 = this.u32;
+    u32[(ref >>> 2) + 2 + index] = value;
+    if ((u32[PAGE_INFO_WORD + (ref >>> PAGE_LOG) * PT_WORDS]! & PI_OLD) !== 0) this.barrierSlow(ref, value);
+  }
+
+  getI32At(ref: number, index: number): number {
+    if (this.checked) this.checkIndex(ref, index, EK_I32);
+    else if (ref >>> 2 >= this.viewWords) this.syncViews();
+    return this.i32[(ref >>> 2) + 2 + index]!;
+  }
+
+  setI32At(ref: number, index: number, value: number): void {
+    if (this.checked) this.checkIndex(ref, index, EK_I32);
+    else if (ref >>> 2 >= this.viewWords) this.syncViews();
+    this.i32[(ref >>> 2) + 2 + index] = value;
+  }
+
+  getF64At(ref: number, index: number): number {
+    if (this.checked) this.checkIndex(ref, index, EK_F64);
+    else if (ref >>> 2 >= this.viewWords) this.syncViews();
+    return this.f64[(ref >>> 3) + 1 + index]!;
+  }
+
+  setF64At(ref: number, index: number, value: number): void {
+    if (this.checked) this.checkIndex(ref, index, EK_F64);
+    else if (ref >>> 2 >= this.viewWords) this.syncViews();
+    this.f64[(ref >>> 3) + 1 + index] = value;
+  }
+
+  getU8At(ref: number, index: number): number {
+    if (this.checked) this.checkIndex(ref, index, EK_U8);
+    else if (ref >>> 2 >= this.viewWords) this.syncViews();
+    return this.u8[ref + ARRAY_HEADER_BYTES + index]!;
+  }
+
+  setU8At(ref: number, index: number, value: number): void {
+    if (this.checked) this.checkIndex(ref, index, EK_U8);
+    else if (ref >>> 2 >= this.viewWords) this.syncViews();
+    this.u8[ref + ARRAY_HEADER_BYTES + index] = value;
+  }
+
+  /** Write barrier, taken only when the object stored into is old: records old → young refs. */
+  private barrierSlow(ref: number, value: number): void {
+    if (value === 0 || (this.u32[PAGE_INFO_WORD + (value >>> PAGE_LOG) * PT_WORDS]! & PI_OLD) !== 0) return;
+    const page = ref >>> PAGE_LOG;
+    const info = this.u32[PAGE_INFO_WORD + page * PT_WORDS]!;
+    const base = this.u32[PAGE_TABLE_WORD + page * PT_WORDS + PT_SPAN]!;
+    const kind = info & PI_KIND_MASK;
+    const slot = kind === PK_SMALL_HEAD || kind === PK_SMALL_TAIL
+      ? Math.floor((ref - base - SPAN_HEADER_BYTES) / this.u32[(base >>> 2) + S_BLOCK_BYTES]!)
+      : 0;
+    const w = (base >>> 2) + S_DIRTY + (slot >>> 5);
+    Atomics.or(this.u32, w, 1 << (slot & 31));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Validation (checked mode).
+
+  private refError(ref: number, problem: number, what: string): Error {
+    const msg = `${what}: ref ${fmtRef(ref)} is ${REF_PROBLEMS[problem]} (worker ${this.slot})`;
+    return problem === REF_FREE_PAGE || problem === REF_FREE_SLOT
+      ? new StaleRefError(msg, { ref, workerId: this.slot })
+      : new InvalidRefError(msg, { ref, workerId: this.slot });
+  }
+
+  private checkObject(ref: number, what: string): void {
+    let c = classifyRef(this.u32, ref, true);
+    if (c === REF_OUTSIDE && this.arena.buffer.byteLength > this.viewWords * 4) {
+      this.syncViews();
+      c = classifyRef(this.u32, ref, true);
+    }
+    if (c !== REF_OK) throw this.refError(ref, c, what);
+  }
+
+  private checkValue(value: number): void {
+    if (value !== 0) this.checkObject(value, 'value stored');
+  }
+
+  private checkField(ref: number, offset: number, kind: number): void {
+    this.checkObject(ref, 'field access');
+    const type = this.types.get(this.u32[ref >>> 2]! & HDR_TYPE_MASK)!;
+    if (type.$kind !== TK_STRUCT) {
+      throw new InvalidRefError(`field access on ${fmtRef(ref)}: it is an array of type '${type.$name}'; use the …At accessors`, { ref, typeName: type.$name, workerId: this.slot });
+    }
+    const align = kind === EK_F64 ? 7 : 3;
+    const word = offset >>> 2;
+    if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || (offset & align) !== 0 || type.$wordKinds[word] !== kind) {
+      const kindName = KIND_NAMES[kind];
+      const there = Number.isInteger(offset) && type.$wordKinds[word] ? `'${type.$wordNames[word]}', a ${KIND_NAMES[type.$wordKinds[word]!]} field` : 'no field';
+      throw new InvalidRefError(`type '${type.$name}' has no ${kindName} field at byte offset ${String(offset)} (there is ${there}); object ${fmtRef(ref)}, worker ${this.slot}`, { ref, typeName: type.$name, workerId: this.slot });
+    }
+  }
+
+  private checkArray(ref: number, kind: number, what: string): HeapType {
+    this.checkObject(ref, what);
+    const type = this.types.get(this.u32[ref >>> 2]! & HDR_TYPE_MASK)!;
+    if (type.$kind !== TK_ARRAY || (kind !== 0 && type.$elemKind !== kind)) {
+      const is = type.$kind === TK_ARRAY ? `an array of ${KIND_NAMES[type.$elemKind]}` : 'a struct';
+      throw new InvalidRefError(`${what}: object ${fmtRef(ref)} of type '${type.$name}' is ${is}${kind ? `, not an array of ${KIND_NAMES[kind]}` : ''} (worker ${this.slot})`, { ref, typeName: type.$name, workerId: this.slot });
+    }
+    return type;
+  }
+
+  private checkIndex(ref: number, index: number, kind: number): void {
+    const type = this.checkArray(ref, kind, 'element access');
+    const length = this.u32[(ref >>> 2) + ARRAY_LENGTH_WORD]!;
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= length) {
+      throw new RangeError(`index ${String(index)} is out of bounds for array ${fmtRef(ref)} of type '${type.$name}' with length ${length} (worker ${this.slot})`);
+    }
+  }
+
+  private throwOutsideScope(what: string, ref: number): never {
+    this.assertAttached();
+    throw new ScopeError(`worker ${this.slot}: ${what} on ${fmtRef(ref)} outside any scope; ref stores need a running mutator (heap.scope(() => …))`, { workerId: this.slot, ref });
+  }
+
+  private assertAttached(): void {
+    if (this.detached) throw new HeapUsageError(`worker ${this.slot} has detached from this heap`, { workerId: this.slot });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Handles: persistent roots and weak refs.
+
+  /** Roots `ref` until released; the handle's id names it on any worker (`heap.handle(id)`). */
+  persist(ref: number): Persistent {
+    return new Persistent(this, this.newHandle(HK_STRONG, ref, 'persist'));
+  }
+
+  /** The persistent handle with this id, made by any worker. */
+  handle(id: number): Persistent {
+    if (resolveHandle(this.u32, id, HK_STRONG) < 0) throw new HeapUsageError(`no persistent handle with id ${id}: it was released or never made`, { workerId: this.slot });
+    return new Persistent(this, id);
+  }
+
+  /** A weak ref to `ref`: cleared when the object is collected. */
+  weak(ref: number): WeakHandle {
+    const w = new WeakHandle(this, this.newHandle(HK_WEAK, ref, 'weak'));
+    this.weakCleanup.register(w, w.id, w);
+    return w;
+  }
+
+  private newHandle(kind: number, ref: number, what: string): number {
+    this.assertAttached();
+    this.checkObject(ref, what);
+    // Handle entries change only while their writer runs, never during a collection.
+    const make = (): number => handleId(this.u32, allocHandle(this, kind, ref, this.slot));
+    return this.depth > 0 ? make() : this.scope(make);
+  }
+
+  /** @internal */
+  handleRef(id: number, kind: number): number {
+    const index = resolveHandle(this.u32, id, kind);
+    if (index < 0) throw new HeapUsageError(`handle ${id} was released`, { workerId: this.slot });
+    return Atomics.load(this.u32, handleWord(this.u32, index) + H_REF);
+  }
+
+  /** @internal */
+  releaseHandle(id: number, kind: number): void {
+    const index = resolveHandle(this.u32, id, kind);
+    if (index < 0) throw new HeapUsageError(`handle ${id} was already released`, { workerId: this.slot });
+    const free = (): void => freeHandle(this, index);
+    if (this.depth > 0) free();
+    else this.scope(free);
+  }
+
+  private releaseWeakQuietly(id: number): void {
+    if (this.detached || resolveHandle(this.u32, id, HK_WEAK) < 0) return;
+    this.releaseHandle(id, HK_WEAK);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Finalization.
+
+  /**
+   * Registers this thread's finalizer for a type defined with `{ finalize: true }`. It runs
+   * after the pause that found the object dead, on the thread that owns its page (the
+   * collector, for orphan pages), with the object and what it reaches still readable.
+   * Objects whose runner has no callback for their type are freed without one.
+   */
+  onFinalize(type: HeapType, fn: (ref: number) => void): void {
+    if (!(type instanceof HeapType) || !type.$finalize) {
+      throw new TypeDefinitionError(`onFinalize: type '${type?.$name}' was not defined with { finalize: true }`, String(type?.$name));
+    }
+    this.finalizers.set(type.$id, fn);
+  }
+
+  /** Runs the finalizers queued for this thread. Called at scope exits and after collect(). */
+  runFinalizers(): number {
+    if (this.detached || this.runningFinalizers || this.u32[this.ctl + W_FINAL_HEAD] === 0) return 0;
+    return this.depth > 0 ? this.runFinalizersRunning() : this.scope(() => this.runFinalizersRunning());
+  }
+
+  private runFinalizersRunning(): number {
+    this.runningFinalizers = true;
+    let ran = 0;
+    try {
+      for (;;) {
+        const head = this.u32[this.ctl + W_FINAL_HEAD]!;
+        if (head === 0) break;
+        const w = handleWord(this.u32, head - 1);
+        const ref = this.u32[w + H_REF]!;
+        this.u32[this.ctl + W_FINAL_HEAD] = this.u32[w + H_NEXT]!;
+        this.scope(() => {
+          this.pushRoot(ref);
+          freeHandle(this, head - 1);
+          Atomics.sub(this.u32, G_FINAL_PENDING, 1);
+          const fn = this.finalizers.get(this.u32[ref >>> 2]! & HDR_TYPE_MASK);
+          if (fn !== undefined) fn(ref);
+        });
+        ran++;
+      }
+    } finally {
+      this.runningFinalizers = false;
+    }
+    return ran;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Collection.
+
+  /**
+   * Runs a full collection that begins after this call, on this thread or, if another
+   * worker is collecting, as a participant in the next one. Returns its event. A 'minor'
+   * request runs a full collection until generations land (see ARCHITECTURE.md).
+   */
+  collect(kind: GcKind = 'major'): GcEvent {
+    if (kind !== 'major' && kind !== 'minor') throw new HeapUsageError(`collect(${JSON.stringify(kind)}): kind is 'major' or 'minor'`, { workerId: this.slot });
+    this.assertAttached();
+    if (this.inPause) throw new HeapUsageError(`worker ${this.slot}: collect() from inside a pause`, { workerId: this.slot });
+    const startedBefore = Atomics.load(this.i32, G_GC_STARTED);
+    for (;;) {
+      if (requestPause(this.i32, this.slot)) {
+        const event = this.runPause(GC_KIND_MAJOR);
+        this.runFinalizers();
+        return event;
+      }
+      this.waitForOtherCollector();
+      const event = readEvent(this.u32);
+      if (event.seq > startedBefore) {
+        this.runFinalizers();
+        return event;
+      }
+    }
+  }
+
+  /** Polls for a collection request; call it in long loops that do not allocate. */
+  safepoint(): void {
+    if (this.depth > 0 && Atomics.load(this.i32, G_GC_OWNER) !== 0) this.safepointSlow();
+  }
+
+  /** Observes every collection this thread runs; called before collect() returns. */
+  onGC(listener: (event: GcEvent) => void): () => void {
+    this.gcListeners.push(listener);
+    return () => {
+      const i = this.gcListeners.indexOf(listener);
+      if (i >= 0) this.gcListeners.splice(i, 1);
+    };
+  }
+
+  /** @internal */
+  safepointSlow(): void {
+    this.u32[this.ctl + W_SAFEPOINT_MS] = this.nowMs();
+    stopAtSafepoint(this);
+    this.syncViews();
+  }
+
+  private waitForOtherCollector(): void {
+    if (this.depth > 0) {
+      this.safepointSlow();
+      return;
+    }
+    const epoch = Atomics.load(this.i32, G_EPOCH);
+    if (Atomics.load(this.i32, G_GC_OWNER) !== 0) waitForPauseEnd(this, epoch);
+    this.syncViews();
+  }
+
+  /** Holds the pause (G_GC_OWNER is ours): rendezvous, collect, resume, notify listeners. */
+  private runPause(kind: number): GcEvent {
+    const start = this.nowMs();
+    let event: GcEvent;
+    let verified: VerifyResult | undefined;
+    this.inPause = true;
+    try {
+      const rendezvousMs = stopTheWorld(this);
+      try {
+        event = collectInPause(this, this.marker, kind === GC_KIND_MINOR ? GC_KIND_MAJOR : kind, rendezvousMs, start);
+        if ((this.u32[G_GC_FLAGS]! & GC_FLAG_VERIFY) !== 0) verified = verifyHeap(this.arena);
+      } finally {
+        resumeTheWorld(this);
+      }
+    } finally {
+      this.inPause = false;
+    }
+    this.syncViews();
+    for (const listener of this.gcListeners.slice()) listener(event);
+    if (verified !== undefined && !verified.ok) throw new HeapCorruptionError(verified.errors, this.slot);
+    return event;
+  }
+
+  /** @internal The collector whose pause this thread waits for died: take the pause over. */
+  collectorDied(owner: number): void {
+    if (Atomics.compareExchange(this.i32, G_GC_OWNER, owner, this.slot + 1) !== owner) return;
+    this.runPause(GC_KIND_MAJOR);
+  }
+
+  /** @internal Pacing: collect or grow when the page pool is empty. */
+  onPoolEmpty(pages: number, attempt: number, reason: number): void {
+    if (this.inPause) {
+      if (this.tryGrow(pages)) return;
+      throw this.outOfMemory(pages, reason);
+    }
+    const u32 = this.u32;
+    const committed = Atomics.load(u32, G_COMMITTED_PAGES);
+    const collections = u32[G_MAJOR_COUNT]! + u32[G_MINOR_COUNT]!;
+    const allocKiB = Atomics.load(u32, G_ALLOC_KIB) + (this.pendingAllocBytes >>> 10);
+    const due = collections === 0 || allocKiB >= u32[G_LIVE_KIB]! || committed + pages > u32[G_MAX_PAGES]!;
+    if (attempt === 0 && due) {
+      this.collectForAllocation();
+      return;
+    }
+    if (this.tryGrow(pages)) return;
+    if (attempt >= 2) throw this.outOfMemory(pages, reason);
+    this.collectForAllocation();
+  }
+
+  private collectForAllocation(): void {
+    if (requestPause(this.i32, this.slot)) this.runPause(GC_KIND_MAJOR);
+    else this.waitForOtherCollector();
+  }
+
+  private tryGrow(pages: number): boolean {
+    acquireLock(this.i32, this.lockId, this.canBlock);
+    let grown = 0;
+    try {
+      const committed = Atomics.load(this.u32, G_COMMITTED_PAGES);
+      const max = this.u32[G_MAX_PAGES]!;
+      if (committed + pages <= max) {
+        const step = Math.max(pages, committed >>> 3, 256);
+        grown = growArena(this.arena, Math.min(max, committed + step));
+      }
+    } finally {
+      releaseLock(this.i32, this.lockId);
+    }
+    this.syncViews();
+    return grown > 0;
+  }
+
+  private outOfMemory(pages: number, reason: number): HeapOutOfMemoryError {
+    const u32 = this.u32;
+    const what = reason === NEED_SYSTEM ? 'runtime structures (root stack or handle table)' : 'objects';
+    return new HeapOutOfMemoryError(
+      `worker ${this.slot}: out of memory: ${pages} page(s) for ${what} not available after a full collection; ` +
+        `the arena is at ${Atomics.load(u32, G_COMMITTED_PAGES) * PAGE_BYTES} of its maximum ${u32[G_MAX_PAGES]! * PAGE_BYTES} bytes, ` +
+        `${Atomics.load(u32, G_FREE_PAGES)} pages free, ${u32[G_LIVE_KIB]} KiB live after the last collection`,
+      pages * PAGE_BYTES,
+      this.slot,
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Inspection.
+
+  stats(): HeapStats {
+    this.syncViews();
+    return heapStats(this.arena);
+  }
+
+  /**
+   * Checks every invariant (see gc/verify.ts) inside a pause of its own, so other workers
+   * stand still while it looks. Returns the errors; it never throws on a broken heap.
+   */
+  verify(): VerifyResult {
+    this.assertAttached();
+    for (;;) {
+      if (requestPause(this.i32, this.slot)) {
+        this.inPause = true;
+        try {
+          stopTheWorld(this);
+          try {
+            this.syncViews();
+            for (let slot = 0; slot < MAX_WORKERS; slot++) {
+              if (Atomics.load(this.i32, workerWord(slot) + W_STATE) !== 0) retireAllTlabs(this.u32, workerWord(slot));
+            }
+            return verifyHeap(this.arena);
+          } finally {
+            resumeTheWorld(this);
+          }
+        } finally {
+          this.inPause = false;
+        }
+      }
+      this.waitForOtherCollector();
+    }
+  }
+
+  /** Whether this thread is inside a scope (a running mutator). */
+  get running(): boolean {
+    return this.depth > 0 && Atomics.load(this.i32, this.ctl + W_STATE) === WS_RUNNING;
+  }
+}
+
+const MAX_ARRAY_LENGTH = 2 ** 28;
+const KIND_NAMES = ['', 'ref', 'i32', 'f64', 'u8'];
+
+function fmtRef(ref: unknown): string {
+  return typeof ref === 'number' && Number.isInteger(ref) && ref >= 0 ? `0x${ref.toString(16)}` : String(ref);
+}
+
+interface ValidOptions {
+  size: number;
+  maxSize: number;
+  checked: boolean;
+  safepointTimeoutMs: number;
+  verifyEachGC: boolean;
+  zapFreed: boolean;
+}
+
+function validateOptions(options: HeapOptions): ValidOptions {
+  if (options === null || typeof options !== 'object') throw new HeapUsageError('Heap.create: options must be an object');
+  const known = new Set(['size', 'maxSize', 'checked', 'safepointTimeoutMs', 'verifyEachGC', 'zapFreed']);
+  for (const k of Object.keys(options)) if (!known.has(k)) throw new HeapUsageError(`Heap.create: unknown option '${k}'`);
+  const size = options.size ?? 64 << 20;
+  if (!Number.isInteger(size) || size < MIN_ARENA_BYTES || size > MAX_ARENA_BYTES) {
+    throw new HeapUsageError(`Heap.create: options.size must be an integer from ${MIN_ARENA_BYTES} (1 MiB) to ${MAX_ARENA_BYTES}, got ${String(size)}`);
+  }
+  const maxSize = options.maxSize ?? Math.max(size, Math.min(2 ** 31, size * 16));
+  if (!Number.isInteger(maxSize) || maxSize < size || maxSize > MAX_ARENA_BYTES) {
+    throw new HeapUsageError(`Heap.create: options.maxSize must be an integer from size (${size}) to ${MAX_ARENA_BYTES}, got ${String(maxSize)}`);
+  }
+  const checked = options.checked ?? true;
+  if (typeof checked !== 'boolean') throw new HeapUsageError(`Heap.create: options.checked must be a boolean, got ${String(checked)}`);
+  const safepointTimeoutMs = options.safepointTimeoutMs ?? 10_000;
+  if (!Number.isInteger(safepointTimeoutMs) || safepointTimeoutMs <= 0 || safepointTimeoutMs > 2 ** 31 - 1) {
+    throw new HeapUsageError(`Heap.create: options.safepointTimeoutMs must be a positive integer, got ${String(safepointTimeoutMs)}`);
+  }
+  const verifyEachGC = options.verifyEachGC ?? false;
+  const zapFreed = options.zapFreed ?? false;
+  if (typeof verifyEachGC !== 'boolean' || typeof zapFreed !== 'boolean') throw new HeapUsageError('Heap.create: verifyEachGC and zapFreed are booleans');
+  return { size, maxSize, checked, safepointTimeoutMs, verifyEachGC, zapFreed };
+}
+

@@ -1,0 +1,94 @@
+// Heap statistics, read from the arena without stopping anyone (figures may be a few
+// allocations stale while other workers run).
+
+import {
+  BITMAP_WORDS, G_COMMITTED_PAGES, G_FINAL_PENDING, G_LIVE_KIB, G_MAJOR_COUNT, G_MAX_PAGES, G_MINOR_COUNT,
+  G_PAUSE_COUNT, MAX_WORKERS, NUM_ALLOC_CLASSES, PAGE_BYTES, PAGE_LOG, PAGE_TABLE_WORD, PAUSE_RING_SIZE,
+  PAUSE_RING_WORD, PI_KIND_MASK, PI_ORPHAN, PK_FREE, PK_LARGE_HEAD, PK_SMALL_HEAD, PK_SYSTEM_HEAD, PT_INFO,
+  PT_SPAN, PT_WORDS, S_ALLOC, S_BLOCK_BYTES, S_PAGES, TLAB_CURSOR, TLAB_START, TLAB_WORDS, W_STATE, W_TLAB,
+  WORKER_STATE_NAMES, workerWord,
+} from '../heap/layout.js';
+import { popcount } from '../heap/pagepool.js';
+import type { Arena } from '../heap/arena.js';
+import { CLASS_BLOCK_BYTES, NUM_SIZE_CLASSES } from '../heap/sizeclasses.js';
+
+export interface HeapStats {
+  /** Bytes the arena holds now, and may grow to. */
+  arenaBytes: number;
+  maxBytes: number;
+  allocatedObjects: number;
+  /** Bytes of the blocks allocated objects occupy (large objects: their pages). */
+  allocatedBytes: number;
+  /** Bytes live after the last major collection. */
+  liveBytesAfterLastGC: number;
+  pages: { free: number; small: number; large: number; orphan: number; system: number; header: number };
+  collections: { minor: number; major: number };
+  pauseMs: { p50: number; p99: number; max: number; count: number };
+  /** Workers by state name. */
+  workers: Record<string, number>;
+  pendingFinalizers: number;
+}
+
+export function heapStats(arena: Arena): HeapStats {
+  arena.ensureViews();
+  const u32 = arena.u32;
+  const committed = Atomics.load(u32, G_COMMITTED_PAGES);
+  const pages = { free: 0, small: 0, large: 0, orphan: 0, system: 0, header: arena.layout.headerPages };
+  let objects = 0;
+  let bytes = 0;
+  for (let p = arena.layout.headerPages; p < committed; ) {
+    const pt = PAGE_TABLE_WORD + p * PT_WORDS;
+    const info = u32[pt + PT_INFO]!;
+    const kind = info & PI_KIND_MASK;
+    if (kind === PK_FREE) { pages.free++; p++; continue; }
+    if (kind !== PK_SMALL_HEAD && kind !== PK_LARGE_HEAD && kind !== PK_SYSTEM_HEAD) { p++; continue; }
+    const bw = u32[pt + PT_SPAN]! >>> 2;
+    const n = Math.max(1, u32[bw + S_PAGES]!);
+    if ((info & PI_ORPHAN) !== 0) pages.orphan += n;
+    else if (kind === PK_SMALL_HEAD) pages.small += n;
+    else if (kind === PK_LARGE_HEAD) pages.large += n;
+    else pages.system += n;
+    if (kind === PK_SMALL_HEAD) {
+      let live = 0;
+      for (let w = 0; w < BITMAP_WORDS; w++) live += popcount(u32[bw + S_ALLOC + w]!);
+      objects += live;
+      bytes += live * u32[bw + S_BLOCK_BYTES]!;
+    } else if (kind === PK_LARGE_HEAD && (u32[bw + S_ALLOC]! & 1) !== 0) {
+      objects++;
+      bytes += n << PAGE_LOG;
+    }
+    p += n;
+  }
+  const workers: Record<string, number> = {};
+  for (let slot = 0; slot < MAX_WORKERS; slot++) {
+    const ctl = workerWord(slot);
+    const state = Atomics.load(u32, ctl + W_STATE);
+    if (state === 0) continue;
+    const name = WORKER_STATE_NAMES[state] ?? String(state);
+    workers[name] = (workers[name] ?? 0) + 1;
+    for (let c = 0; c < NUM_ALLOC_CLASSES; c++) {
+      const tl = ctl + W_TLAB + c * TLAB_WORDS;
+      const used = u32[tl + TLAB_CURSOR]! - u32[tl + TLAB_START]!;
+      if (used > 0) {
+        const block = CLASS_BLOCK_BYTES[c % NUM_SIZE_CLASSES]!;
+        objects += Math.floor(used / block);
+        bytes += used;
+      }
+    }
+  }
+  const count = Math.min(u32[G_PAUSE_COUNT]!, PAUSE_RING_SIZE);
+  const pauses = Array.from(u32.subarray(PAUSE_RING_WORD, PAUSE_RING_WORD + count)).sort((a, b) => a - b);
+  const pct = (q: number): number => (count === 0 ? 0 : pauses[Math.min(count - 1, Math.floor(q * count))]! / 1000);
+  return {
+    arenaBytes: committed * PAGE_BYTES,
+    maxBytes: u32[G_MAX_PAGES]! * PAGE_BYTES,
+    allocatedObjects: objects,
+    allocatedBytes: bytes,
+    liveBytesAfterLastGC: u32[G_LIVE_KIB]! * 1024,
+    pages,
+    collections: { minor: u32[G_MINOR_COUNT]!, major: u32[G_MAJOR_COUNT]! },
+    pauseMs: { p50: pct(0.5), p99: pct(0.99), max: count === 0 ? 0 : pauses[count - 1]! / 1000, count: u32[G_PAUSE_COUNT]! },
+    workers,
+    pendingFinalizers: Atomics.load(u32, G_FINAL_PENDING),
+  };
+}

@@ -1,0 +1,251 @@
+// The allocator's slow paths. The fast path (Heap.alloc / allocArray) is a compare and an
+// add against this thread's TLAB for the object's allocation class; everything else is here.
+//
+// A TLAB is a run of consecutive free slots in one span: [start, limit), bumped by cursor.
+// Its allocated bits are set in bulk when it retires (on refill, or by the collector at the
+// rendezvous), so the fast path writes no bitmap. Refill looks, in order:
+//   1. for the next free run in the span the TLAB was in (the span's S_SCAN cursor moves
+//      forward only, so each slot is looked at once per cycle: O(1) amortised);
+//   2. for a partly free span on the central list of its class (built by the sweep in
+//      address order; mutators only pop it between collections, so a CAS pop has no ABA);
+//   3. for a fresh span from the page pool (under the heap lock);
+//   4. to the pacer (Thread.onPoolEmpty): collect, grow, or HeapOutOfMemoryError.
+//
+// A span's allocated bits describe every object outside the TLABs; a TLAB's own objects
+// are [start, cursor). A thread writes an object's header before bumping its cursor, so a
+// thread killed mid-allocation never leaves an allocated slot without a type.
+
+import type { Thread } from './thread.js';
+import { NEED_LARGE, NEED_SMALL, NEED_SYSTEM } from './thread.js';
+import {
+  G_ALLOC_KIB, G_CENTRAL, G_GC_OWNER, PAGE_BYTES, PAGE_LOG, PI_ORPHAN, PI_OWNER_SHIFT,
+  PK_LARGE_HEAD, PK_SMALL_HEAD, PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_BYTES, S_ALLOC,
+  S_BLOCK_BYTES, S_INV_F32, S_LIVE, S_NEXT, S_PAGES, S_SCAN, S_SLOTS, TLAB_CURSOR, TLAB_LIMIT, TLAB_START,
+  TLAB_WORDS, W_ALLOC_OBJECTS, W_ALLOC_OBJECTS_HI, W_SAFEPOINT_MS, W_TLAB, PAGE_TABLE_WORD,
+} from './layout.js';
+import { CLASS_BLOCK_BYTES, CLASS_SLOTS, CLASS_SPAN_PAGES, NUM_SIZE_CLASSES } from './sizeclasses.js';
+import { claimSpan } from './pagepool.js';
+import { acquireLock, releaseLock } from '../safepoint/lock.js';
+
+/** Bytes counted locally before they are added to the shared pacing counter. */
+const ALLOC_FLUSH_BYTES = 256 << 10;
+
+function countAlloc(t: Thread, bytes: number): void {
+  t.pendingAllocBytes += bytes;
+  if (t.pendingAllocBytes >= ALLOC_FLUSH_BYTES) {
+    Atomics.add(t.u32, G_ALLOC_KIB, t.pendingAllocBytes >>> 10);
+    t.pendingAllocBytes &= 1023;
+  }
+}
+
+/** Sets the allocated bits of slots [from, to) in the bitmap at word `bitmapWord`. */
+export function setBitRange(u32: Uint32Array, bitmapWord: number, from: number, to: number): void {
+  for (let s = from; s < to; ) {
+    const w = s >>> 5;
+    const lo = s & 31;
+    const hi = Math.min(32, to - (w << 5));
+    const mask = hi - lo === 32 ? -1 : ((1 << (hi - lo)) - 1) << lo;
+    u32[bitmapWord + w] = u32[bitmapWord + w]! | mask;
+    s = (w << 5) + hi;
+  }
+}
+
+/** Slot index of a block address in a small span. */
+export function slotOf(u32: Uint32Array, base: number, addr: number): number {
+  return Math.round((addr - base - SPAN_HEADER_BYTES) / u32[(base >>> 2) + S_BLOCK_BYTES]!);
+}
+
+/**
+ * Retires the TLAB at word `tl`: sets the allocated bits of its objects and empties it.
+ * Run by the owner on refill, and by the collector for stopped, parked and dead workers.
+ * Returns the objects it held.
+ */
+export function retireTlab(u32: Uint32Array, tl: number, ctl: number): number {
+  const start = u32[tl + TLAB_START]!;
+  const cursor = u32[tl + TLAB_CURSOR]!;
+  u32[tl + TLAB_CURSOR] = 0;
+  u32[tl + TLAB_LIMIT] = 0;
+  u32[tl + TLAB_START] = 0;
+  if (cursor <= start) return 0;
+  const base = u32[PAGE_TABLE_WORD + (start >>> PAGE_LOG) * PT_WORDS + PT_SPAN]!;
+  const from = slotOf(u32, base, start);
+  const to = slotOf(u32, base, cursor);
+  setBitRange(u32, (base >>> 2) + S_ALLOC, from, to);
+  const n = to - from;
+  const lo = u32[ctl + W_ALLOC_OBJECTS]! + n;
+  if (lo >= 2 ** 32) u32[ctl + W_ALLOC_OBJECTS_HI] = u32[ctl + W_ALLOC_OBJECTS_HI]! + 1;
+  u32[ctl + W_ALLOC_OBJECTS] = lo >>> 0;
+  return n;
+}
+
+/** Retires every TLAB of the worker whose control block starts at `ctl`. */
+export function retireAllTlabs(u32: Uint32Array, ctl: number): void {
+  for (let c = 0; c < NUM_SIZE_CLASSES * 2; c++) {
+    const tl = ctl + W_TLAB + c * TLAB_WORDS;
+    if (u32[tl + TLAB_LIMIT] !== 0) retireTlab(u32, tl, ctl);
+  }
+}
+
+/**
+ * Makes the next free run of `base` this thread's TLAB at `tl`, zeroing it. Returns false
+ * when the span has no free slot left past its scan cursor.
+ */
+function takeRun(t: Thread, tl: number, base: number): boolean {
+  const u32 = t.u32;
+  const bw = base >>> 2;
+  const slots = u32[bw + S_SLOTS]!;
+  let s = u32[bw + S_SCAN]!;
+  // First free slot at or after s.
+  while (s < slots) {
+    const bits = (u32[bw + S_ALLOC + (s >>> 5)]! | ((1 << (s & 31)) - 1)) | 0;
+    if (bits !== -1) {
+      s = (s & ~31) + ctz(~bits);
+      break;
+    }
+    s = (s & ~31) + 32;
+  }
+  if (s >= slots) {
+    u32[bw + S_SCAN] = slots;
+    return false;
+  }
+  // First allocated slot after s ends the run.
+  let e = s + 1;
+  while (e < slots) {
+    const bits = (u32[bw + S_ALLOC + (e >>> 5)]! & ~((1 << (e & 31)) - 1)) | 0;
+    if (bits !== 0) {
+      e = (e & ~31) + ctz(bits);
+      break;
+    }
+    e = (e & ~31) + 32;
+  }
+  if (e > slots) e = slots;
+  u32[bw + S_SCAN] = e;
+  const block = u32[bw + S_BLOCK_BYTES]!;
+  const start = base + SPAN_HEADER_BYTES + s * block;
+  const limit = base + SPAN_HEADER_BYTES + e * block;
+  u32.fill(0, start >>> 2, limit >>> 2);
+  u32[tl + TLAB_START] = start;
+  u32[tl + TLAB_CURSOR] = start;
+  u32[tl + TLAB_LIMIT] = limit;
+  countAlloc(t, limit - start);
+  return true;
+}
+
+function ctz(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}
+
+/** Pops a partly free span from the central list of `allocClass`, or returns 0. */
+function popCentral(t: Thread, allocClass: number): number {
+  const u32 = t.u32;
+  for (;;) {
+    const head = Atomics.load(u32, G_CENTRAL + allocClass);
+    if (head === 0) return 0;
+    const next = u32[(head >>> 2) + S_NEXT]!;
+    if (Atomics.compareExchange(u32, G_CENTRAL + allocClass, head, next) === head) {
+      adoptSpan(u32, head, t.slot);
+      return head;
+    }
+  }
+}
+
+/** Makes `slot` the owner of a span (clearing its orphan flag). */
+function adoptSpan(u32: Uint32Array, base: number, slot: number): void {
+  const first = base >>> PAGE_LOG;
+  const pages = u32[(base >>> 2) + S_PAGES]!;
+  for (let p = first; p < first + pages; p++) {
+    const pt = PAGE_TABLE_WORD + p * PT_WORDS + PT_INFO;
+    u32[pt] = ((u32[pt]! & 0xffff & ~PI_ORPHAN) | (slot << PI_OWNER_SHIFT)) >>> 0;
+  }
+}
+
+/** Writes the header of a fresh small span; its whole body becomes one run. */
+function initSmallSpan(u32: Uint32Array, f32: Float32Array, base: number, sizeClass: number): void {
+  const bw = base >>> 2;
+  const block = CLASS_BLOCK_BYTES[sizeClass]!;
+  const slots = CLASS_SLOTS[sizeClass]!;
+  u32[bw + S_BLOCK_BYTES] = block;
+  u32[bw + S_SLOTS] = slots;
+  u32[bw + S_NEXT] = 0;
+  u32[bw + S_SCAN] = 0;
+  u32[bw + S_LIVE] = 0;
+  f32[bw + S_INV_F32] = Math.fround((1 / block) * (1 + 2 ** -20));
+  u32[bw + S_PAGES] = CLASS_SPAN_PAGES[sizeClass]!;
+}
+
+/** Claims `pages` fresh pages as a span of `kind`, asking the pacer until it can. */
+export function claimPages(t: Thread, pages: number, kind: number, allocClass: number, reason: number): number {
+  for (let attempt = 0; ; attempt++) {
+    acquireLock(t.i32, t.lockId, t.canBlock);
+    let base: number;
+    try {
+      base = claimSpan(t.arena, pages, kind, allocClass, t.slot);
+    } finally {
+      releaseLock(t.i32, t.lockId);
+    }
+    if (base !== 0) {
+      if ((base >>> 2) + pages * (PAGE_BYTES >>> 2) > t.viewWords) t.syncViews();
+      return base;
+    }
+    t.onPoolEmpty(pages, attempt, reason);
+  }
+}
+
+/**
+ * Gives the TLAB of `allocClass` a new run with room for at least one block. Polls the
+ * safepoint first. May collect, grow, or throw HeapOutOfMemoryError.
+ */
+export function refillTlab(t: Thread, allocClass: number): void {
+  if (Atomics.load(t.i32, G_GC_OWNER) !== 0) t.safepointSlow();
+  t.u32[t.ctl + W_SAFEPOINT_MS] = t.nowMs();
+  const tl = t.ctl + W_TLAB + allocClass * TLAB_WORDS;
+  const prevStart = t.u32[tl + TLAB_START]!;
+  retireTlab(t.u32, tl, t.ctl);
+  if (prevStart !== 0) {
+    const base = t.u32[PAGE_TABLE_WORD + (prevStart >>> PAGE_LOG) * PT_WORDS + PT_SPAN]!;
+    if (takeRun(t, tl, base)) return;
+  }
+  for (;;) {
+    const partial = popCentral(t, allocClass);
+    if (partial === 0) break;
+    if (takeRun(t, tl, partial)) return;
+  }
+  const sizeClass = allocClass % NUM_SIZE_CLASSES;
+  const base = claimPages(t, CLASS_SPAN_PAGES[sizeClass]!, PK_SMALL_HEAD, allocClass, NEED_SMALL);
+  // A collection inside claimPages retired this TLAB again; it is empty either way.
+  initSmallSpan(t.u32, t.f32, base, sizeClass);
+  takeRun(t, tl, base);
+}
+
+/**
+ * Allocates a large object of `bytes` (header included) in a span of its own. The header
+ * word(s) are written by `header`/`lengthWord` before the allocated bit is set.
+ */
+export function allocLarge(t: Thread, bytes: number, header: number, length: number, isArray: boolean): number {
+  if (Atomics.load(t.i32, G_GC_OWNER) !== 0) t.safepointSlow();
+  const pages = Math.ceil((SPAN_HEADER_BYTES + bytes) / PAGE_BYTES);
+  const base = claimPages(t, pages, PK_LARGE_HEAD, 0, NEED_LARGE);
+  const u32 = t.u32;
+  const bw = base >>> 2;
+  u32[bw + S_BLOCK_BYTES] = bytes;
+  u32[bw + S_SLOTS] = 1;
+  u32[bw + S_PAGES] = pages;
+  t.f32[bw + S_INV_F32] = 0;
+  const ref = base + SPAN_HEADER_BYTES;
+  u32[ref >>> 2] = header;
+  if (isArray) u32[(ref >>> 2) + 1] = length;
+  u32[bw + S_LIVE] = 1;
+  Atomics.store(u32, bw + S_ALLOC, 1);
+  countAlloc(t, pages * PAGE_BYTES);
+  return ref;
+}
+
+/** A span for the runtime's own use (root stacks, handle chunks); never traced. */
+export function allocSystemSpan(t: Thread, bytes: number, kind: number): number {
+  const pages = Math.ceil((SPAN_HEADER_BYTES + bytes) / PAGE_BYTES);
+  const base = claimPages(t, pages, kind, 0, NEED_SYSTEM);
+  t.u32[(base >>> 2) + S_PAGES] = pages;
+  t.u32[(base >>> 2) + S_BLOCK_BYTES] = bytes;
+  return base;
+}
+

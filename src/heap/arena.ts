@@ -1,0 +1,55 @@
+// The arena: one growable SharedArrayBuffer and this thread's fixed-length views of it.
+//
+// Views are fixed-length on purpose: a length-tracking view of a growable buffer is ~30x
+// slower to index. After any thread grows the buffer, every other thread re-makes its views
+// the next time it meets a ref past its view's end (`refresh()`).
+
+import {
+  G_COMMITTED_PAGES, G_HEADER_BYTES, G_MAGIC, G_MAX_PAGES, G_VERSION, LAYOUT_VERSION, MAGIC,
+  PAGE_LOG, arenaLayout, type ArenaLayout,
+} from './layout.js';
+
+export class Arena {
+  readonly buffer: SharedArrayBuffer;
+  readonly layout: ArenaLayout;
+  u8!: Uint8Array;
+  u32!: Uint32Array;
+  i32!: Int32Array;
+  f32!: Float32Array;
+  f64!: Float64Array;
+  /** Bytes this thread's views cover. */
+  viewBytes = 0;
+
+  constructor(buffer: SharedArrayBuffer) {
+    this.buffer = buffer;
+    const probe = new Int32Array(buffer, 0, 8);
+    if (probe[G_MAGIC] !== MAGIC) throw new TypeError('Heap.attach: the buffer is not a bibop-gc arena (bad magic word)');
+    if (probe[G_VERSION] !== LAYOUT_VERSION) {
+      throw new TypeError(`Heap.attach: arena layout version ${probe[G_VERSION]}, this library reads ${LAYOUT_VERSION}`);
+    }
+    this.layout = arenaLayout(probe[G_MAX_PAGES]!);
+    if (probe[G_HEADER_BYTES] !== this.layout.headerBytes) throw new TypeError('Heap.attach: arena header size does not match its page count');
+    this.refresh();
+  }
+
+  /** Re-makes the views over the buffer's current length. */
+  refresh(): void {
+    const bytes = this.buffer.byteLength;
+    this.viewBytes = bytes;
+    this.u8 = new Uint8Array(this.buffer, 0, bytes);
+    this.u32 = new Uint32Array(this.buffer, 0, bytes >>> 2);
+    this.i32 = new Int32Array(this.buffer, 0, bytes >>> 2);
+    this.f32 = new Float32Array(this.buffer, 0, bytes >>> 2);
+    this.f64 = new Float64Array(this.buffer, 0, bytes >>> 3);
+  }
+
+  /** Pages the buffer holds now, per the shared count (may be ahead of this thread's views). */
+  committedPages(): number {
+    return Atomics.load(this.i32, G_COMMITTED_PAGES);
+  }
+
+  /** Makes sure this thread sees every committed page. */
+  ensureViews(): void {
+    if (this.viewBytes < this.committedPages() << PAGE_LOG || this.viewBytes < this.buffer.byteLength) this.refresh();
+  }
+}

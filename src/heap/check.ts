@@ -1,0 +1,68 @@
+// Ref validation, shared by checked-mode accessors and the verifier.
+//
+// A valid ref is 8-byte aligned, inside the committed arena, on a page of a small or large
+// span, on a slot boundary, and allocated (its bit is set, or it lies in the used part of
+// its owner's TLAB). Anything else is classified so the error can say what went wrong.
+
+import {
+  HDR_TYPE_MASK, PAGE_LOG, PAGE_TABLE_WORD, PI_CLASS_MASK, PI_CLASS_SHIFT, PI_KIND_MASK, PI_OWNER_SHIFT,
+  PK_FREE, PK_LARGE_HEAD, PK_LARGE_TAIL, PK_SMALL_HEAD, PK_SMALL_TAIL, PT_INFO, PT_SPAN, PT_WORDS,
+  SPAN_HEADER_BYTES, S_ALLOC, S_BLOCK_BYTES, S_SLOTS, TLAB_CURSOR, TLAB_START, TLAB_WORDS, W_TLAB,
+  G_COMMITTED_PAGES, MAX_WORKERS, workerWord,
+} from './layout.js';
+
+export const REF_OK = 0;
+export const REF_NULL = 1;
+export const REF_NOT_NUMBER = 2;
+export const REF_OUTSIDE = 3;
+export const REF_MISALIGNED = 4;
+export const REF_NOT_OBJECT_PAGE = 5;
+export const REF_FREE_PAGE = 6;
+export const REF_NOT_SLOT_START = 7;
+export const REF_FREE_SLOT = 8;
+
+export const REF_PROBLEMS = [
+  'valid', 'null', 'not a ref (not a non-negative integer)', 'outside the arena', 'not 8-byte aligned',
+  'not on an object page (header or runtime page)', 'on a free page: the object was collected',
+  'not the start of an object', 'a free slot: the object was collected',
+];
+
+/** Classifies `ref`. `tlabAware` counts objects in their owner's unretired TLAB as allocated. */
+export function classifyRef(u32: Uint32Array, ref: number, tlabAware: boolean): number {
+  if (typeof ref !== 'number' || !Number.isInteger(ref) || ref < 0) return REF_NOT_NUMBER;
+  if (ref === 0) return REF_NULL;
+  if ((ref & 7) !== 0) return REF_MISALIGNED;
+  const page = ref >>> PAGE_LOG;
+  if (ref >= 2 ** 32 || page >= Atomics.load(u32, G_COMMITTED_PAGES) || (ref >>> 2) >= u32.length) return REF_OUTSIDE;
+  const info = u32[PAGE_TABLE_WORD + page * PT_WORDS + PT_INFO]!;
+  const kind = info & PI_KIND_MASK;
+  if (kind === PK_FREE) return REF_FREE_PAGE;
+  if (kind !== PK_SMALL_HEAD && kind !== PK_SMALL_TAIL && kind !== PK_LARGE_HEAD && kind !== PK_LARGE_TAIL) return REF_NOT_OBJECT_PAGE;
+  const base = u32[PAGE_TABLE_WORD + page * PT_WORDS + PT_SPAN]!;
+  const bw = base >>> 2;
+  const off = ref - base - SPAN_HEADER_BYTES;
+  if (off < 0) return REF_NOT_SLOT_START;
+  if (kind === PK_LARGE_HEAD || kind === PK_LARGE_TAIL) {
+    if (off !== 0) return REF_NOT_SLOT_START;
+    return (u32[bw + S_ALLOC]! & 1) !== 0 ? REF_OK : REF_FREE_SLOT;
+  }
+  const block = u32[bw + S_BLOCK_BYTES]!;
+  const slot = Math.floor(off / block);
+  if (slot * block !== off || slot >= u32[bw + S_SLOTS]!) return REF_NOT_SLOT_START;
+  if ((u32[bw + S_ALLOC + (slot >>> 5)]! & (1 << (slot & 31))) !== 0) return REF_OK;
+  if (tlabAware && inOwnersTlab(u32, info, ref)) return REF_OK;
+  return REF_FREE_SLOT;
+}
+
+function inOwnersTlab(u32: Uint32Array, info: number, ref: number): boolean {
+  const owner = info >>> PI_OWNER_SHIFT;
+  if (owner >= MAX_WORKERS) return false;
+  const cls = (info >>> PI_CLASS_SHIFT) & PI_CLASS_MASK;
+  const tl = workerWord(owner) + W_TLAB + cls * TLAB_WORDS;
+  const start = u32[tl + TLAB_START]!;
+  return start !== 0 && ref >= start && ref < u32[tl + TLAB_CURSOR]!;
+}
+
+export function typeIdAt(u32: Uint32Array, ref: number): number {
+  return u32[ref >>> 2]! & HDR_TYPE_MASK;
+}

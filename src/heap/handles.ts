@@ -1,0 +1,111 @@
+// The handle table: persistent roots, weak refs and the finalization queue, in the arena so
+// that the collector reads them in place. See layout.ts for the entry layout. Entries are
+// allocated and freed under the heap lock; reading an entry needs no lock.
+
+import type { Thread } from './thread.js';
+import { allocSystemSpan } from './allocator.js';
+import {
+  G_HANDLE_CHUNKS, G_HANDLE_FREE, HANDLE_CHUNK_BYTES, HANDLE_CHUNKS_MAX, HANDLE_DIR_WORD, HANDLE_GEN_SHIFT,
+  HANDLE_ID_GEN_FACTOR, HANDLE_WORDS, HANDLES_PER_CHUNK, HANDLES_PER_CHUNK_LOG, HK_FREE, HK_MASK, H_META, H_NEXT,
+  H_OWNER, H_REF, PK_SYSTEM_HEAD, SPAN_HEADER_WORDS,
+} from './layout.js';
+import { acquireLock, releaseLock } from '../safepoint/lock.js';
+import { HeapUsageError } from '../errors.js';
+
+/** Word index of handle `index`'s entry. */
+export function handleWord(u32: Uint32Array, index: number): number {
+  const chunk = u32[HANDLE_DIR_WORD + (index >>> HANDLES_PER_CHUNK_LOG)]!;
+  return (chunk >>> 2) + SPAN_HEADER_WORDS + (index & (HANDLES_PER_CHUNK - 1)) * HANDLE_WORDS;
+}
+
+export function handleCapacity(u32: Uint32Array): number {
+  return u32[G_HANDLE_CHUNKS]! * HANDLES_PER_CHUNK;
+}
+
+export function handleId(u32: Uint32Array, index: number): number {
+  return (u32[handleWord(u32, index) + H_META]! >>> HANDLE_GEN_SHIFT) * HANDLE_ID_GEN_FACTOR + index;
+}
+
+/** Allocates a handle entry of `kind` holding `ref`; returns its index. */
+export function allocHandle(t: Thread, kind: number, ref: number, owner: number): number {
+  for (;;) {
+    acquireLock(t.i32, t.lockId, t.canBlock);
+    let index = -1;
+    let needChunk = false;
+    try {
+      const u32 = t.u32;
+      const free = u32[G_HANDLE_FREE]!;
+      if (free !== 0) {
+        index = free - 1;
+        const w = handleWord(u32, index);
+        u32[G_HANDLE_FREE] = u32[w + H_NEXT]!;
+        u32[w + H_REF] = ref;
+        u32[w + H_NEXT] = 0;
+        u32[w + H_OWNER] = owner;
+        const gen = (u32[w + H_META]! >>> HANDLE_GEN_SHIFT);
+        Atomics.store(u32, w + H_META, ((gen << HANDLE_GEN_SHIFT) | kind) >>> 0);
+      } else {
+        needChunk = true;
+      }
+    } finally {
+      releaseLock(t.i32, t.lockId);
+    }
+    if (!needChunk) return index;
+    addChunk(t);
+  }
+}
+
+function addChunk(t: Thread): void {
+  if (t.u32[G_HANDLE_CHUNKS]! >= HANDLE_CHUNKS_MAX) {
+    throw new HeapUsageError(`the handle table is full (${HANDLE_CHUNKS_MAX * HANDLES_PER_CHUNK} persistent handles, weak refs and queued finalizers)`, { workerId: t.slot });
+  }
+  const span = allocSystemSpan(t, HANDLE_CHUNK_BYTES, PK_SYSTEM_HEAD);
+  acquireLock(t.i32, t.lockId, t.canBlock);
+  try {
+    const u32 = t.u32;
+    const chunk = u32[G_HANDLE_CHUNKS]!;
+    u32[HANDLE_DIR_WORD + chunk] = span;
+    const first = chunk * HANDLES_PER_CHUNK;
+    // Thread the new entries onto the free list, lowest index first.
+    for (let i = HANDLES_PER_CHUNK - 1; i >= 0; i--) {
+      const w = (span >>> 2) + SPAN_HEADER_WORDS + i * HANDLE_WORDS;
+      u32[w + H_REF] = 0;
+      u32[w + H_META] = HK_FREE;
+      u32[w + H_NEXT] = i === HANDLES_PER_CHUNK - 1 ? u32[G_HANDLE_FREE]! : first + i + 2;
+    }
+    u32[G_HANDLE_FREE] = first + 1;
+    Atomics.store(u32, G_HANDLE_CHUNKS, chunk + 1);
+  } finally {
+    releaseLock(t.i32, t.lockId);
+  }
+}
+
+/** Frees a handle entry; its generation moves on so old ids go stale. */
+export function freeHandle(t: Thread, index: number): void {
+  acquireLock(t.i32, t.lockId, t.canBlock);
+  try {
+    freeHandleLocked(t.u32, index);
+  } finally {
+    releaseLock(t.i32, t.lockId);
+  }
+}
+
+export function freeHandleLocked(u32: Uint32Array, index: number): void {
+  const w = handleWord(u32, index);
+  const gen = ((u32[w + H_META]! >>> HANDLE_GEN_SHIFT) + 1) & 0x7ffffff;
+  u32[w + H_REF] = 0;
+  Atomics.store(u32, w + H_META, ((gen << HANDLE_GEN_SHIFT) | HK_FREE) >>> 0);
+  u32[w + H_NEXT] = u32[G_HANDLE_FREE]!;
+  u32[G_HANDLE_FREE] = index + 1;
+}
+
+/** Index of a live handle id of `kind`, or -1 when the id is stale or not of that kind. */
+export function resolveHandle(u32: Uint32Array, id: number, kind: number): number {
+  if (!Number.isSafeInteger(id) || id < 0) return -1;
+  const index = id % HANDLE_ID_GEN_FACTOR;
+  const gen = Math.floor(id / HANDLE_ID_GEN_FACTOR);
+  if (index >= handleCapacity(u32)) return -1;
+  const meta = Atomics.load(u32, handleWord(u32, index) + H_META);
+  if ((meta & HK_MASK) !== kind || meta >>> HANDLE_GEN_SHIFT !== gen) return -1;
+  return index;
+}

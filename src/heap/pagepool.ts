@@ -1,0 +1,141 @@
+// The global page pool: a bitmap with one bit per page (1 = free), and the page table.
+//
+// Concurrency contract: claim, release and grow run under the heap lock; the collector
+// rebuilds the bitmap from the page table inside a pause (`rebuildFreeBitmap`), so a holder
+// that died between two stores leaves at worst a page that the next collection finds again.
+// Free pages are handed out lowest address first: recycled pages are cold, and packing the
+// heap low keeps the working set small.
+
+import type { Arena } from './arena.js';
+import {
+  G_COMMITTED_PAGES, G_FREE_PAGES, G_POOL_HINT, PAGE_LOG, PAGE_WORDS, PI_CLASS_SHIFT, PI_KIND_MASK,
+  PI_OWNER_SHIFT, PK_FREE, PT_INFO, PT_SPAN, PT_WORDS,
+} from './layout.js';
+
+/** Page table flag on a free page whose bytes are known to be zero (never used since growth). */
+export const PI_CLEAN = 0x40;
+
+/**
+ * Claims `pages` consecutive free pages and writes their page-table entries as one span
+ * (`headKind` on the first, `headKind + 1` on the rest). Returns the span's byte address,
+ * or 0 when no run is free. Pages come back zeroed. Caller holds the heap lock.
+ */
+export function claimSpan(arena: Arena, pages: number, headKind: number, cls: number, owner: number): number {
+  const { u32 } = arena;
+  const { freeBitmapWord, freeBitmapWords } = arena.layout;
+  const committed = Atomics.load(u32, G_COMMITTED_PAGES);
+  const hint = u32[G_POOL_HINT]!;
+  let first = -1;
+  if (pages === 1) {
+    for (let w = hint; w < freeBitmapWords; w++) {
+      const bits = u32[freeBitmapWord + w]!;
+      if (bits !== 0) {
+        first = (w << 5) + (31 - Math.clz32(bits & -bits));
+        if (first >= committed) first = -1;
+        else u32[G_POOL_HINT] = w;
+        break;
+      }
+    }
+  } else {
+    let run = 0;
+    for (let p = hint << 5; p < committed; p++) {
+      const w = p >>> 5;
+      const bits = u32[freeBitmapWord + w]!;
+      if (bits === 0) { run = 0; p = (w << 5) + 31; continue; }
+      if ((bits >>> (p & 31)) & 1) {
+        if (++run === pages) { first = p - pages + 1; break; }
+      } else run = 0;
+    }
+  }
+  if (first < 0) return 0;
+
+  const base = first << PAGE_LOG;
+  const info = (headKind | (cls << PI_CLASS_SHIFT) | (owner << PI_OWNER_SHIFT)) >>> 0;
+  let dirty = false;
+  for (let p = first; p < first + pages; p++) {
+    u32[freeBitmapWord + (p >>> 5)] = u32[freeBitmapWord + (p >>> 5)]! & ~(1 << (p & 31));
+    const pt = arena.layout.pageTableWord + p * PT_WORDS;
+    if ((u32[pt + PT_INFO]! & PI_CLEAN) === 0) dirty = true;
+    u32[pt + PT_SPAN] = base;
+    u32[pt + PT_INFO] = p === first ? info : (info + 1) >>> 0;
+  }
+  Atomics.sub(u32, G_FREE_PAGES, pages);
+  if (dirty) {
+    const word = base >>> 2;
+    u32.fill(0, word, word + pages * PAGE_WORDS);
+  }
+  return base;
+}
+
+/** Returns a span's pages to the pool. Caller holds the heap lock or runs inside a pause. */
+export function releaseSpan(arena: Arena, base: number, pages: number): void {
+  const { u32 } = arena;
+  const { freeBitmapWord, pageTableWord } = arena.layout;
+  const first = base >>> PAGE_LOG;
+  for (let p = first; p < first + pages; p++) {
+    const pt = pageTableWord + p * PT_WORDS;
+    u32[pt + PT_SPAN] = 0;
+    u32[pt + PT_INFO] = PK_FREE;
+    u32[freeBitmapWord + (p >>> 5)] = u32[freeBitmapWord + (p >>> 5)]! | (1 << (p & 31));
+  }
+  Atomics.add(u32, G_FREE_PAGES, pages);
+  const w = first >>> 5;
+  if (w < u32[G_POOL_HINT]!) u32[G_POOL_HINT] = w;
+}
+
+/**
+ * Grows the buffer to hold `toPages` pages (never beyond the maximum), marking the new pages
+ * free and clean. Returns the pages added. Caller holds the heap lock.
+ */
+export function growArena(arena: Arena, toPages: number): number {
+  const { maxPages, pageTableWord, freeBitmapWord } = arena.layout;
+  const committed = Atomics.load(arena.u32, G_COMMITTED_PAGES);
+  const target = Math.min(maxPages, toPages);
+  if (target <= committed) return 0;
+  arena.buffer.grow(target << PAGE_LOG);
+  arena.refresh();
+  const { u32 } = arena;
+  for (let p = committed; p < target; p++) {
+    const pt = pageTableWord + p * PT_WORDS;
+    u32[pt + PT_SPAN] = 0;
+    u32[pt + PT_INFO] = PK_FREE | PI_CLEAN;
+    u32[freeBitmapWord + (p >>> 5)] = u32[freeBitmapWord + (p >>> 5)]! | (1 << (p & 31));
+  }
+  Atomics.add(u32, G_FREE_PAGES, target - committed);
+  Atomics.store(u32, G_COMMITTED_PAGES, target);
+  const w = committed >>> 5;
+  if (w < u32[G_POOL_HINT]!) u32[G_POOL_HINT] = w;
+  return target - committed;
+}
+
+/** Recomputes the free bitmap, the free count and the hint from the page table. Pause only. */
+export function rebuildFreeBitmap(arena: Arena): number {
+  const { u32 } = arena;
+  const { freeBitmapWord, freeBitmapWords, pageTableWord } = arena.layout;
+  const committed = Atomics.load(u32, G_COMMITTED_PAGES);
+  let free = 0;
+  let hint = -1;
+  for (let w = 0; w < freeBitmapWords; w++) {
+    let bits = 0;
+    const end = Math.min(32, committed - (w << 5));
+    for (let b = 0; b < end; b++) {
+      const p = (w << 5) + b;
+      if ((u32[pageTableWord + p * PT_WORDS + PT_INFO]! & PI_KIND_MASK) === PK_FREE) bits |= 1 << b;
+    }
+    u32[freeBitmapWord + w] = bits;
+    if (bits !== 0) {
+      if (hint < 0) hint = w;
+      free += popcount(bits);
+    }
+  }
+  Atomics.store(u32, G_FREE_PAGES, free);
+  u32[G_POOL_HINT] = hint < 0 ? 0 : hint;
+  return free;
+}
+
+export function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
+}

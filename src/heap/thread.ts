@@ -1,0 +1,109 @@
+// Thread: what one thread (the creator, or a worker) knows of the heap it has attached to.
+//
+// Concurrency contract: a Thread object belongs to one JS thread. Its words in the arena
+// (its worker control block, root stack and TLABs) are written by that thread while it is
+// running and by the collector while it is stopped or parked, never both at once.
+
+import { Arena } from './arena.js';
+import { G_CHECKED, G_SAFEPOINT_MS, G_TIME_ORIGIN_F64, W_GEN, W_ROOT_BASE, W_ROOT_LIMIT, workerWord } from './layout.js';
+import { TypeCache } from './types.js';
+import { lockWord } from '../safepoint/lock.js';
+
+/** Why a thread asks for memory it could not find: drives pacing. */
+export const NEED_SMALL = 0;
+export const NEED_LARGE = 1;
+export const NEED_SYSTEM = 2;
+
+export abstract class Thread {
+  readonly arena: Arena;
+  u8: Uint8Array;
+  u32: Uint32Array;
+  i32: Int32Array;
+  f32: Float32Array;
+  f64: Float64Array;
+  /** Words covered by this thread's views. */
+  viewWords: number;
+
+  /** This thread's worker slot and the word index of its control block. */
+  readonly slot: number;
+  readonly ctl: number;
+  /** The slot's generation stamp at attach, and the heap-lock word that names this thread. */
+  readonly gen: number;
+  readonly lockId: number;
+  readonly checked: boolean;
+  readonly safepointTimeoutMs: number;
+  /** False on a thread where Atomics.wait throws (a browser page's main thread): waits spin. */
+  readonly canBlock: boolean;
+  readonly types: TypeCache;
+
+  /** Scope depth: 0 means parked. */
+  depth = 0;
+  /** Root-stack slot of the current frame's escape slot, relative to the stack base. */
+  frame = 0;
+  /** Word index one past the root stack while running; 0 while parked, which sends every
+   *  allocation to the slow path, where "outside a scope" is reported. */
+  rootLimit = 0;
+  /** Bytes handed to TLABs and not yet added to the shared pacing counter. */
+  pendingAllocBytes = 0;
+
+  constructor(arena: Arena, slot: number) {
+    this.arena = arena;
+    this.u8 = arena.u8;
+    this.u32 = arena.u32;
+    this.i32 = arena.i32;
+    this.f32 = arena.f32;
+    this.f64 = arena.f64;
+    this.viewWords = this.u32.length;
+    this.slot = slot;
+    this.ctl = workerWord(slot);
+    this.gen = Atomics.load(arena.i32, this.ctl + W_GEN);
+    this.lockId = lockWord(slot, this.gen);
+    this.checked = arena.u32[G_CHECKED] === 1;
+    this.safepointTimeoutMs = arena.u32[G_SAFEPOINT_MS]!;
+    this.canBlock = detectCanBlock();
+    this.types = new TypeCache(arena);
+  }
+
+  /** Re-makes this thread's views after the arena grew. */
+  syncViews(): void {
+    this.arena.ensureViews();
+    this.u8 = this.arena.u8;
+    this.u32 = this.arena.u32;
+    this.i32 = this.arena.i32;
+    this.f32 = this.arena.f32;
+    this.f64 = this.arena.f64;
+    this.viewWords = this.u32.length;
+  }
+
+  get rootBase(): number {
+    return this.u32[this.ctl + W_ROOT_BASE]!;
+  }
+
+  get rootEnd(): number {
+    return this.u32[this.ctl + W_ROOT_LIMIT]!;
+  }
+
+  /** Milliseconds since the heap was created, on the clock every thread shares. */
+  nowMs(): number {
+    return Date.now() - this.f64[G_TIME_ORIGIN_F64]!;
+  }
+
+  /**
+   * Called by the allocator when the page pool cannot supply `pages` pages. Collects,
+   * grows the arena or throws HeapOutOfMemoryError; returns when a retry may succeed.
+   * `attempt` counts the failures of this one request.
+   */
+  abstract onPoolEmpty(pages: number, attempt: number, reason: number): void;
+
+  /** Called at a safepoint when a collection has been requested. */
+  abstract safepointSlow(): void;
+}
+
+function detectCanBlock(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
