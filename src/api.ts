@@ -16,7 +16,7 @@ import {
   H_REF, HDR_TYPE_MASK, HK_STRONG, HK_WEAK, LAYOUT_VERSION, MAGIC, MAX_ARENA_BYTES, MAX_WORKERS, MIN_ARENA_BYTES,
   PAGE_BYTES, PAGE_LOG, PAGE_TABLE_WORD, PI_KIND_MASK, PI_OLD, PK_FREE, PK_HEADER, PK_SMALL_HEAD, PK_SMALL_TAIL,
   PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_BYTES, S_BLOCK_BYTES, S_DIRTY, TK_ARRAY, TK_STRUCT, TLAB_CURSOR,
-  TLAB_LIMIT, TLAB_WORDS, W_FINAL_HEAD, W_GEN, W_ROOT_TOP, W_SAFEPOINT_MS, W_STATE, W_THREAD_ID, W_TLAB, WS_RUNNING,
+  TLAB_LIMIT, TLAB_WORDS, W_FINAL_HEAD, W_GEN, W_ROOT_BASE, W_ROOT_LIMIT, W_ROOT_SPAN, W_ROOT_TOP, W_SAFEPOINT_MS, W_STATE, W_THREAD_ID, W_TLAB, WS_RUNNING,
   arenaLayout, workerWord,
 } from './heap/layout.js';
 import { MAX_SMALL_BYTES } from './heap/sizeclasses.js';
@@ -179,7 +179,12 @@ export class Heap extends Thread {
     const ctl = workerWord(slot);
     heap.u32[ctl + W_THREAD_ID] = threadId;
     heap.u32[ctl + W_SAFEPOINT_MS] = heap.nowMs();
-    createRootStack(heap);
+    // No root stack yet: attaching must not touch the page pool, since a collection may be
+    // under way. The first scope makes one, as a running mutator.
+    heap.u32[ctl + W_ROOT_SPAN] = 0;
+    heap.u32[ctl + W_ROOT_BASE] = 0;
+    heap.u32[ctl + W_ROOT_TOP] = 0;
+    heap.u32[ctl + W_ROOT_LIMIT] = 0;
     publishParked(arena.i32, slot, gen);
     return heap;
   }
@@ -267,7 +272,9 @@ export class Heap extends Thread {
     if (this.depth === 0) {
       this.assertAttached();
       unpark(this);
+      if (this.rootBase === 0) createRootStack(this);
       this.rootLimit = this.rootEnd;
+      this.u32[ctl + W_SAFEPOINT_MS] = this.nowMs();
     } else if (Atomics.load(this.i32, G_GC_OWNER) !== 0) {
       this.safepointSlow();
     }
@@ -771,7 +778,7 @@ export class Heap extends Thread {
 
   /** Holds the pause (G_GC_OWNER is ours): rendezvous, collect, resume, notify listeners. */
   private runPause(kind: number): GcEvent {
-    const start = this.nowMs();
+    const start = this.clockMs();
     let event: GcEvent;
     let verified: VerifyResult | undefined;
     this.inPause = true;

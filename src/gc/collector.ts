@@ -77,7 +77,7 @@ export function collectInPause(t: Thread, marker: Marker, kind: number, rendezvo
   }
 
   // 2. Mark.
-  const markStart = t.nowMs();
+  const markStart = t.clockMs();
   marker.begin(u32, t.f32);
   for (let slot = 0; slot < MAX_WORKERS; slot++) {
     const ctl = workerWord(slot);
@@ -94,7 +94,7 @@ export function collectInPause(t: Thread, marker: Marker, kind: number, rendezvo
   }
   marker.drain();
   const marked = marker.marked;
-  const markEnd = t.nowMs();
+  const markEnd = t.clockMs();
 
   // 3. Sweep phase 1: weak refs, then finalizable objects.
   for (let h = 0; h < handles; h++) {
@@ -146,7 +146,7 @@ export function collectInPause(t: Thread, marker: Marker, kind: number, rendezvo
   t.syncViews();
 
   // 7. Record.
-  const end = t.nowMs();
+  const end = t.clockMs();
   const pauseMs = end - pauseStartMs;
   const event: GcEvent = {
     kind: kind === GC_KIND_MINOR ? 'minor' : 'major',

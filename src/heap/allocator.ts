@@ -63,15 +63,20 @@ export function slotOf(u32: Uint32Array, base: number, addr: number): number {
 export function retireTlab(u32: Uint32Array, tl: number, ctl: number): number {
   const start = u32[tl + TLAB_START]!;
   const cursor = u32[tl + TLAB_CURSOR]!;
+  let n = 0;
+  if (cursor > start) {
+    // Bits first, then the TLAB words: a concurrent checked reader (check.ts) that misses
+    // the object in the TLAB finds its bit on a second look.
+    const base = u32[PAGE_TABLE_WORD + (start >>> PAGE_LOG) * PT_WORDS + PT_SPAN]!;
+    const from = slotOf(u32, base, start);
+    const to = slotOf(u32, base, cursor);
+    setBitRange(u32, (base >>> 2) + S_ALLOC, from, to);
+    n = to - from;
+  }
   u32[tl + TLAB_CURSOR] = 0;
   u32[tl + TLAB_LIMIT] = 0;
   u32[tl + TLAB_START] = 0;
-  if (cursor <= start) return 0;
-  const base = u32[PAGE_TABLE_WORD + (start >>> PAGE_LOG) * PT_WORDS + PT_SPAN]!;
-  const from = slotOf(u32, base, start);
-  const to = slotOf(u32, base, cursor);
-  setBitRange(u32, (base >>> 2) + S_ALLOC, from, to);
-  const n = to - from;
+  if (n === 0) return 0;
   const lo = u32[ctl + W_ALLOC_OBJECTS]! + n;
   if (lo >= 2 ** 32) u32[ctl + W_ALLOC_OBJECTS_HI] = u32[ctl + W_ALLOC_OBJECTS_HI]! + 1;
   u32[ctl + W_ALLOC_OBJECTS] = lo >>> 0;

@@ -49,9 +49,14 @@ export function classifyRef(u32: Uint32Array, ref: number, tlabAware: boolean): 
   const block = u32[bw + S_BLOCK_BYTES]!;
   const slot = Math.floor(off / block);
   if (slot * block !== off || slot >= u32[bw + S_SLOTS]!) return REF_NOT_SLOT_START;
-  if ((u32[bw + S_ALLOC + (slot >>> 5)]! & (1 << (slot & 31))) !== 0) return REF_OK;
-  if (tlabAware && inOwnersTlab(u32, info, ref)) return REF_OK;
-  return REF_FREE_SLOT;
+  const bitWord = bw + S_ALLOC + (slot >>> 5);
+  const bit = 1 << (slot & 31);
+  if ((u32[bitWord]! & bit) !== 0) return REF_OK;
+  if (!tlabAware) return REF_FREE_SLOT;
+  // The owner may be retiring its TLAB right now: it sets the bit before it clears the TLAB,
+  // so look at the TLAB, then at the bit again.
+  if (inOwnersTlab(u32, info, ref)) return REF_OK;
+  return (Atomics.load(u32, bitWord) & bit) !== 0 ? REF_OK : REF_FREE_SLOT;
 }
 
 function inOwnersTlab(u32: Uint32Array, info: number, ref: number): boolean {

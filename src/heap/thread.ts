@@ -83,9 +83,15 @@ export abstract class Thread {
     return this.u32[this.ctl + W_ROOT_LIMIT]!;
   }
 
-  /** Milliseconds since the heap was created, on the clock every thread shares. */
+  /** Milliseconds since the heap was created, on the clock every thread shares
+   *  (wall-clock resolution; for "how long since this worker's last safepoint"). */
   nowMs(): number {
     return Date.now() - this.f64[G_TIME_ORIGIN_F64]!;
+  }
+
+  /** A monotonic clock of sub-millisecond resolution, for durations measured on one thread. */
+  clockMs(): number {
+    return performance.now();
   }
 
   /**

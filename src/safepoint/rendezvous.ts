@@ -24,6 +24,7 @@ export interface Collector {
   readonly canBlock: boolean;
   readonly safepointTimeoutMs: number;
   nowMs(): number;
+  clockMs(): number;
 }
 
 const SPIN_ROUNDS = 2000;
@@ -37,7 +38,7 @@ export function requestPause(i32: Int32Array, slot: number): boolean {
 /** Waits until no other worker runs. Returns the ms it took; throws (after resuming) on timeout. */
 export function stopTheWorld(c: Collector): number {
   const { i32 } = c;
-  const start = c.nowMs();
+  const start = c.clockMs();
   let spins = 0;
   for (;;) {
     const arrivals = Atomics.load(i32, G_ARRIVALS);
@@ -45,9 +46,9 @@ export function stopTheWorld(c: Collector): number {
     for (let slot = 0; slot < MAX_WORKERS; slot++) {
       if (slot !== c.slot && Atomics.load(i32, workerWord(slot) + W_STATE) === WS_RUNNING) running++;
     }
-    if (running === 0) return c.nowMs() - start;
+    if (running === 0) return c.clockMs() - start;
     if (spins++ < SPIN_ROUNDS) continue;
-    const waited = c.nowMs() - start;
+    const waited = c.clockMs() - start;
     if (waited >= c.safepointTimeoutMs) throw timeout(c, waited);
     if (c.canBlock) Atomics.wait(i32, G_ARRIVALS, arrivals, Math.min(WAIT_SLICE_MS, c.safepointTimeoutMs - waited));
   }

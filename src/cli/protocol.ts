@@ -1,0 +1,59 @@
+// The control plane between a main thread and its mutator workers (comlink; never on the
+// hot path). Shared by workers/mutator.ts and its callers (the CLI, tests, benchmarks).
+
+import type { GcEvent, HeapStats, VerifyResult } from '../index.js';
+
+/** Words per worker in the progress buffer, written by the worker, read by the main thread. */
+export const PROGRESS_WORDS = 8;
+export const P_ALLOC_KOBJ = 0; // thousands of objects allocated
+export const P_BUILT = 1; // graphs built and published
+export const P_CHECKED = 2; // graphs of any worker checked
+export const P_FAILED = 3; // checks that failed
+export const P_COLLECTS = 4; // collections this worker ran
+export const P_ITER = 5; // stress iterations
+export const P_ADOPTED = 6; // graphs of a dead predecessor found intact
+
+/** Handle ids published per lane in the exchange (a Float64Array; 0 = empty). */
+export const LANE_ENTRIES = 4;
+
+export interface StressParams {
+  durationMs: number;
+  seed: number;
+  /** Exchange of published graphs: lanes × LANE_ENTRIES handle ids (Float64Array). */
+  exchange: SharedArrayBuffer;
+  lane: number;
+  lanes: number;
+  /** Int32Array, PROGRESS_WORDS per lane. */
+  progress: SharedArrayBuffer;
+  /** 0..1: share of iterations that allocate garbage. */
+  churn: number;
+  graphSize: number;
+  /** Probability that an iteration collects explicitly. */
+  collectRate: number;
+}
+
+export interface StressResult {
+  workerId: number;
+  iterations: number;
+  allocatedObjects: number;
+  elapsedMs: number;
+  failures: string[];
+  events: GcEvent[];
+}
+
+export interface MutatorApi {
+  workerId(): number;
+  build(shape: number, size: number, seed: number, tag: number): number;
+  check(handleId: number): boolean;
+  mutate(handleId: number, seed: number): void;
+  release(handleId: number): void;
+  churn(trees: number, depth: number): number;
+  spin(ms: number): number;
+  collect(kind?: 'major' | 'minor'): GcEvent;
+  verify(): VerifyResult;
+  stats(): HeapStats;
+  stress(params: StressParams): StressResult;
+  binaryTrees(minDepth: number, maxDepth: number, longLivedHandle: number): number;
+  detach(): void;
+  exit(code: number): void;
+}

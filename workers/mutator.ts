@@ -1,0 +1,179 @@
+// A mutator worker: attaches to the heap it was spawned for and serves the control plane
+// (comlink) — build, check and mutate graphs, churn garbage, collect, verify, and run the
+// stress loop. Used by the `bibop stress` command, the multi-worker tests and benchmarks.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { Heap, type GcEvent } from '../src/index.js';
+import { SHAPES, buildGraph, checkGraph, defineGraphTypes, mutateGraph, rng } from '../src/cli/graphs.js';
+import {
+  LANE_ENTRIES, PROGRESS_WORDS, P_ADOPTED, P_ALLOC_KOBJ, P_BUILT, P_CHECKED, P_COLLECTS, P_FAILED, P_ITER,
+  type MutatorApi, type StressParams, type StressResult,
+} from '../src/cli/protocol.js';
+
+const heap = Heap.attach(workerData.heap);
+const t = defineGraphTypes(heap);
+const Tree = heap.defineStruct('bench.Node', { left: 'ref', right: 'ref' });
+const L = Tree.left;
+const R = Tree.right;
+
+function makeTree(d: number): number {
+  const n = heap.alloc(Tree);
+  if (d > 0) {
+    heap.setRef(n, L, makeTree(d - 1));
+    heap.setRef(n, R, makeTree(d - 1));
+  }
+  return n;
+}
+
+function checkTree(n: number): number {
+  const l = heap.getRef(n, L);
+  return l === 0 ? 1 : 1 + checkTree(l) + checkTree(heap.getRef(n, R));
+}
+
+/** Resolves a handle id and roots its ref in the current scope, or returns 0 if released. */
+function rootedHandle(id: number): number {
+  try {
+    return heap.root(heap.handle(id).get());
+  } catch {
+    return 0;
+  }
+}
+
+const api: MutatorApi = {
+  workerId: () => heap.workerId,
+
+  build: (shape, size, seed, tag) => heap.scope(() => heap.persist(buildGraph(heap, t, shape, size, seed, tag)).id),
+
+  check: (id) => heap.scope(() => checkGraph(heap, t, heap.root(heap.handle(id).get())) !== false),
+
+  mutate: (id, seed) => heap.scope(() => mutateGraph(heap, t, heap.root(heap.handle(id).get()), seed)),
+
+  release: (id) => heap.handle(id).release(),
+
+  churn: (trees, depth) => {
+    let nodes = 0;
+    for (let i = 0; i < trees; i++) nodes += heap.scope(() => checkTree(makeTree(depth)));
+    return nodes;
+  },
+
+  spin: (ms) => heap.scope(() => {
+    // A running mutator that neither allocates nor polls: collections must time out on it.
+    const end = Date.now() + ms;
+    let n = 0;
+    while (Date.now() < end) n++;
+    return n;
+  }),
+
+  collect: (kind = 'major') => heap.collect(kind),
+  verify: () => heap.verify(),
+  stats: () => heap.stats(),
+  stress: (params) => stress(params),
+
+  binaryTrees: (minDepth, maxDepth, longLived) => {
+    let out = 0;
+    for (let d = minDepth; d <= maxDepth; d += 2) {
+      const iters = 1 << (maxDepth - d + minDepth);
+      for (let i = 0; i < iters; i++) out += heap.scope(() => checkTree(makeTree(d)));
+    }
+    if (longLived !== 0) out += heap.scope(() => checkTree(heap.root(heap.handle(longLived).get())));
+    return out;
+  },
+
+  detach: () => heap.detach(),
+  exit: (code) => process.exit(code),
+};
+
+function stress(p: StressParams): StressResult {
+  const exchange = new Float64Array(p.exchange);
+  const progress = new Int32Array(p.progress);
+  const me = p.lane * PROGRESS_WORDS;
+  const next = rng(p.seed);
+  const failures: string[] = [];
+  const events: GcEvent[] = [];
+  const stopListening = heap.onGC((e) => events.push(e));
+  const start = performance.now();
+  let iterations = 0;
+  let allocated = 0;
+  let pendingK = 0;
+
+  const fail = (msg: string): void => {
+    Atomics.add(progress, me + P_FAILED, 1);
+    if (failures.length < 20) failures.push(`worker ${heap.workerId} lane ${p.lane}: ${msg}`);
+  };
+
+  // Graphs a dead predecessor on this lane published must still be intact.
+  for (let e = 0; e < LANE_ENTRIES; e++) {
+    const id = exchange[p.lane * LANE_ENTRIES + e]!;
+    if (id === 0) continue;
+    heap.scope(() => {
+      const root = rootedHandle(id);
+      if (root === 0) return;
+      if (checkGraph(heap, t, root) !== false) Atomics.add(progress, me + P_ADOPTED, 1);
+      else fail(`graph ${id} left by a dead worker on this lane is corrupt`);
+    });
+  }
+
+  while (performance.now() - start < p.durationMs) {
+    iterations++;
+    Atomics.add(progress, me + P_ITER, 1);
+    const r = next();
+    if (r < p.churn) {
+      const depth = 4 + ((next() * 6) | 0);
+      const nodes = heap.scope(() => checkTree(makeTree(depth)));
+      if (nodes !== (1 << (depth + 1)) - 1) fail(`garbage tree of depth ${depth} has ${nodes} nodes`);
+      allocated += nodes;
+      pendingK += nodes;
+    } else if (r < p.churn + (1 - p.churn) * 0.35) {
+      // Build a graph and publish it on this lane, releasing the one it replaces.
+      const e = (next() * LANE_ENTRIES) | 0;
+      const size = 8 + ((next() * p.graphSize) | 0);
+      const id = heap.scope(() => heap.persist(buildGraph(heap, t, (next() * SHAPES) | 0, size, (next() * 2 ** 31) | 0, p.lane)).id);
+      const old = exchange[p.lane * LANE_ENTRIES + e]!;
+      exchange[p.lane * LANE_ENTRIES + e] = id;
+      if (old !== 0) {
+        try {
+          heap.handle(old).release();
+        } catch {
+          // Already released by the main thread after a predecessor died.
+        }
+      }
+      allocated += size;
+      pendingK += size;
+      Atomics.add(progress, me + P_BUILT, 1);
+    } else if (r < p.churn + (1 - p.churn) * 0.85) {
+      // Check any worker's published graph.
+      const id = exchange[((next() * p.lanes * LANE_ENTRIES) | 0)]!;
+      if (id !== 0) {
+        heap.scope(() => {
+          const root = rootedHandle(id);
+          if (root === 0) return;
+          const ok = checkGraph(heap, t, root);
+          if (ok === false) fail(`graph ${id} (built on lane ${heap.getI32(root, t.Root.tag)}) fails its checksum`);
+          else if (ok === true) Atomics.add(progress, me + P_CHECKED, 1);
+        });
+      }
+    } else if (r < p.churn + (1 - p.churn) * 0.95) {
+      // Only the owner mutates a graph, so that readers always see a consistent checksum.
+      const id = exchange[p.lane * LANE_ENTRIES + ((next() * LANE_ENTRIES) | 0)]!;
+      if (id !== 0) {
+        heap.scope(() => {
+          const root = rootedHandle(id);
+          if (root !== 0) mutateGraph(heap, t, root, (next() * 2 ** 31) | 0);
+        });
+      }
+    } else if (next() < p.collectRate * 20) {
+      heap.collect();
+      Atomics.add(progress, me + P_COLLECTS, 1);
+    }
+    if (pendingK >= 1000) {
+      Atomics.add(progress, me + P_ALLOC_KOBJ, (pendingK / 1000) | 0);
+      pendingK %= 1000;
+    }
+  }
+  stopListening();
+  return { workerId: heap.workerId, iterations, allocatedObjects: allocated, elapsedMs: performance.now() - start, failures, events };
+}
+
+Comlink.expose(api, nodeEndpoint(parentPort!));
