@@ -66,6 +66,27 @@ const api: MutatorApi = {
     return n;
   }),
 
+  collectLoop: (ms) => {
+    const end = Date.now() + ms;
+    let n = 0;
+    while (Date.now() < end) {
+      heap.scope(() => checkTree(makeTree(6)));
+      heap.collect();
+      n++;
+    }
+    return n;
+  },
+
+  handleChurn: (ms) => {
+    const end = Date.now() + ms;
+    let n = 0;
+    while (Date.now() < end) {
+      heap.scope(() => heap.persist(heap.alloc(Tree)).release());
+      n++;
+    }
+    return n;
+  },
+
   collect: (kind = 'major') => heap.collect(kind),
   verify: () => heap.verify(),
   stats: () => heap.stats(),

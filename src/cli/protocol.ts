@@ -49,6 +49,10 @@ export interface MutatorApi {
   release(handleId: number): void;
   churn(trees: number, depth: number): number;
   spin(ms: number): number;
+  /** Allocates and collects in a loop for `ms`: keeps a collection in progress most of the time. */
+  collectLoop(ms: number): number;
+  /** Makes and releases persistent handles in a loop for `ms`: holds the heap lock often. */
+  handleChurn(ms: number): number;
   collect(kind?: 'major' | 'minor'): GcEvent;
   verify(): VerifyResult;
   stats(): HeapStats;

@@ -13,7 +13,9 @@
 //   4. Sweep phase 2: bitmap arithmetic over every span; empty spans back to the pool,
 //      partly free ones onto the central lists, dead workers' spans flagged orphan.
 //   5. Dead workers: free their root stacks, hand their finalization lists to the
-//      collector, free their slots. Rebuild the pool bitmap from the page table.
+//      collector, free their slots. Rebuild the pool bitmap from the page table and the
+//      handle free list from the handle kinds (a killed thread may have left either
+//      half-updated).
 //   6. Pacing: if the live set left too little room, grow towards twice the live size.
 //   7. Record the GcEvent in the arena (for participants) and the pause ring.
 
@@ -28,7 +30,7 @@ import {
   WS_RESERVED, WS_RUNNING, WS_STOPPED, workerWord,
 } from '../heap/layout.js';
 import { retireAllTlabs } from '../heap/allocator.js';
-import { allocHandle, handleCapacity, handleWord } from '../heap/handles.js';
+import { allocHandle, handleCapacity, handleWord, rebuildHandleFreeList } from '../heap/handles.js';
 import { growArena, rebuildFreeBitmap, releaseSpan } from '../heap/pagepool.js';
 import { Marker, isMarked } from './mark.js';
 import { clearAllMarks, findFinalizable, sweepSpans } from './sweep.js';
@@ -135,6 +137,7 @@ export function collectInPause(t: Thread, marker: Marker, kind: number, rendezvo
     Atomics.compareExchange(i32, ctl + W_STATE, WS_DEAD, WS_FREE);
   }
   rebuildFreeBitmap(arena);
+  rebuildHandleFreeList(u32);
 
   // 6. Pacing.
   const liveKiB = Math.ceil(swept.liveBytes / 1024);

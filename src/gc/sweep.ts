@@ -47,7 +47,7 @@ export function findFinalizable(arena: Arena, committedPages: number, marker: Ma
     if (kind !== PK_SMALL_HEAD && kind !== PK_LARGE_HEAD) { p++; continue; }
     const base = u32[PAGE_TABLE_WORD + p * PT_WORDS + PT_SPAN]!;
     const bw = base >>> 2;
-    p += u32[bw + S_PAGES]!;
+    p += Math.max(1, u32[bw + S_PAGES]!);
     const cls = (info >>> PI_CLASS_SHIFT) & PI_CLASS_MASK;
     if (kind === PK_SMALL_HEAD && cls < NUM_SIZE_CLASSES) continue;
     const block = u32[bw + S_BLOCK_BYTES]!;
@@ -85,7 +85,7 @@ export function sweepSpans(arena: Arena, committedPages: number, deadWorkers: Ui
     if (kind === PK_FREE || kind === PK_HEADER) { p++; continue; }
     const base = u32[pt + PT_SPAN]!;
     const bw = base >>> 2;
-    const pages = u32[bw + S_PAGES]!;
+    const pages = Math.max(1, u32[bw + S_PAGES]!); // claimSpan writes it before publishing the span
     const owner = info >>> PI_OWNER_SHIFT;
     const orphan = owner < MAX_WORKERS && deadWorkers[owner] === 1;
 
@@ -171,6 +171,6 @@ export function clearAllMarks(arena: Arena, committedPages: number): void {
     if (kind !== PK_SMALL_HEAD && kind !== PK_LARGE_HEAD) { p++; continue; }
     const bw = u32[pt + PT_SPAN]! >>> 2;
     u32.fill(0, bw + S_MARK, bw + S_MARK + BITMAP_WORDS);
-    p += u32[bw + S_PAGES]!;
+    p += Math.max(1, u32[bw + S_PAGES]!);
   }
 }

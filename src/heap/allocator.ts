@@ -20,10 +20,10 @@ import { NEED_LARGE, NEED_SMALL, NEED_SYSTEM } from './thread.js';
 import {
   G_ALLOC_KIB, G_CENTRAL, G_GC_OWNER, PAGE_BYTES, PAGE_LOG, PI_ORPHAN, PI_OWNER_SHIFT,
   PK_LARGE_HEAD, PK_SMALL_HEAD, PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_BYTES, S_ALLOC,
-  S_BLOCK_BYTES, S_INV_F32, S_LIVE, S_NEXT, S_PAGES, S_SCAN, S_SLOTS, TLAB_CURSOR, TLAB_LIMIT, TLAB_START,
+  S_BLOCK_BYTES, S_LIVE, S_NEXT, S_PAGES, S_SCAN, S_SLOTS, TLAB_CURSOR, TLAB_LIMIT, TLAB_START,
   TLAB_WORDS, W_ALLOC_OBJECTS, W_ALLOC_OBJECTS_HI, W_SAFEPOINT_MS, W_TLAB, PAGE_TABLE_WORD,
 } from './layout.js';
-import { CLASS_BLOCK_BYTES, CLASS_SLOTS, CLASS_SPAN_PAGES, NUM_SIZE_CLASSES } from './sizeclasses.js';
+import { CLASS_SPAN_PAGES, NUM_SIZE_CLASSES } from './sizeclasses.js';
 import { claimSpan } from './pagepool.js';
 import { acquireLock, releaseLock } from '../safepoint/lock.js';
 
@@ -164,20 +164,6 @@ function adoptSpan(u32: Uint32Array, base: number, slot: number): void {
   }
 }
 
-/** Writes the header of a fresh small span; its whole body becomes one run. */
-function initSmallSpan(u32: Uint32Array, f32: Float32Array, base: number, sizeClass: number): void {
-  const bw = base >>> 2;
-  const block = CLASS_BLOCK_BYTES[sizeClass]!;
-  const slots = CLASS_SLOTS[sizeClass]!;
-  u32[bw + S_BLOCK_BYTES] = block;
-  u32[bw + S_SLOTS] = slots;
-  u32[bw + S_NEXT] = 0;
-  u32[bw + S_SCAN] = 0;
-  u32[bw + S_LIVE] = 0;
-  f32[bw + S_INV_F32] = Math.fround((1 / block) * (1 + 2 ** -20));
-  u32[bw + S_PAGES] = CLASS_SPAN_PAGES[sizeClass]!;
-}
-
 /** Claims `pages` fresh pages as a span of `kind`, asking the pacer until it can. */
 export function claimPages(t: Thread, pages: number, kind: number, allocClass: number, reason: number): number {
   for (let attempt = 0; ; attempt++) {
@@ -216,9 +202,9 @@ export function refillTlab(t: Thread, allocClass: number): void {
     if (takeRun(t, tl, partial)) return;
   }
   const sizeClass = allocClass % NUM_SIZE_CLASSES;
+  // claimSpan writes the span's header. A collection inside claimPages retired this TLAB
+  // again; it is empty either way.
   const base = claimPages(t, CLASS_SPAN_PAGES[sizeClass]!, PK_SMALL_HEAD, allocClass, NEED_SMALL);
-  // A collection inside claimPages retired this TLAB again; it is empty either way.
-  initSmallSpan(t.u32, t.f32, base, sizeClass);
   takeRun(t, tl, base);
 }
 
@@ -233,9 +219,6 @@ export function allocLarge(t: Thread, bytes: number, header: number, length: num
   const u32 = t.u32;
   const bw = base >>> 2;
   u32[bw + S_BLOCK_BYTES] = bytes;
-  u32[bw + S_SLOTS] = 1;
-  u32[bw + S_PAGES] = pages;
-  t.f32[bw + S_INV_F32] = 0;
   const ref = base + SPAN_HEADER_BYTES;
   u32[ref >>> 2] = header;
   if (isArray) u32[(ref >>> 2) + 1] = length;
@@ -249,7 +232,6 @@ export function allocLarge(t: Thread, bytes: number, header: number, length: num
 export function allocSystemSpan(t: Thread, bytes: number, kind: number): number {
   const pages = Math.ceil((SPAN_HEADER_BYTES + bytes) / PAGE_BYTES);
   const base = claimPages(t, pages, kind, 0, NEED_SYSTEM);
-  t.u32[(base >>> 2) + S_PAGES] = pages;
   t.u32[(base >>> 2) + S_BLOCK_BYTES] = bytes;
   return base;
 }

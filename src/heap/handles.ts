@@ -109,3 +109,19 @@ export function resolveHandle(u32: Uint32Array, id: number, kind: number): numbe
   if ((meta & HK_MASK) !== kind || meta >>> HANDLE_GEN_SHIFT !== gen) return -1;
   return index;
 }
+
+/**
+ * Rebuilds the free list from the entries' kinds, lowest index first. Runs inside a pause,
+ * so that an entry a killed thread left half-allocated or half-freed is not lost.
+ */
+export function rebuildHandleFreeList(u32: Uint32Array): void {
+  let head = 0;
+  for (let i = handleCapacity(u32) - 1; i >= 0; i--) {
+    const w = handleWord(u32, i);
+    if ((u32[w + H_META]! & HK_MASK) !== HK_FREE) continue;
+    u32[w + H_REF] = 0;
+    u32[w + H_NEXT] = head;
+    head = i + 1;
+  }
+  u32[G_HANDLE_FREE] = head;
+}

@@ -9,8 +9,10 @@
 import type { Arena } from './arena.js';
 import {
   G_COMMITTED_PAGES, G_FREE_PAGES, G_POOL_HINT, PAGE_LOG, PAGE_WORDS, PI_CLASS_SHIFT, PI_KIND_MASK,
-  PI_OWNER_SHIFT, PK_FREE, PT_INFO, PT_SPAN, PT_WORDS,
+  PI_OWNER_SHIFT, PK_FREE, PK_LARGE_HEAD, PK_SMALL_HEAD, PT_INFO, PT_SPAN, PT_WORDS, S_BLOCK_BYTES, S_INV_F32,
+  S_PAGES, S_SLOTS,
 } from './layout.js';
+import { CLASS_BLOCK_BYTES, CLASS_SLOTS, NUM_SIZE_CLASSES } from './sizeclasses.js';
 
 /** Page table flag on a free page whose bytes are known to be zero (never used since growth). */
 export const PI_CLEAN = 0x40;
@@ -18,7 +20,10 @@ export const PI_CLEAN = 0x40;
 /**
  * Claims `pages` consecutive free pages and writes their page-table entries as one span
  * (`headKind` on the first, `headKind + 1` on the rest). Returns the span's byte address,
- * or 0 when no run is free. Pages come back zeroed. Caller holds the heap lock.
+ * or 0 when no run is free. Pages come back zeroed, with the span header's shape written
+ * (S_PAGES, and for a small span its class geometry) before the page table names the span:
+ * a claimer killed right after this leaves a span the sweep can walk and free.
+ * Caller holds the heap lock.
  */
 export function claimSpan(arena: Arena, pages: number, headKind: number, cls: number, owner: number): number {
   const { u32 } = arena;
@@ -51,20 +56,33 @@ export function claimSpan(arena: Arena, pages: number, headKind: number, cls: nu
 
   const base = first << PAGE_LOG;
   const info = (headKind | (cls << PI_CLASS_SHIFT) | (owner << PI_OWNER_SHIFT)) >>> 0;
+  const { pageTableWord } = arena.layout;
   let dirty = false;
   for (let p = first; p < first + pages; p++) {
     u32[freeBitmapWord + (p >>> 5)] = u32[freeBitmapWord + (p >>> 5)]! & ~(1 << (p & 31));
-    const pt = arena.layout.pageTableWord + p * PT_WORDS;
-    if ((u32[pt + PT_INFO]! & PI_CLEAN) === 0) dirty = true;
+    if ((u32[pageTableWord + p * PT_WORDS + PT_INFO]! & PI_CLEAN) === 0) dirty = true;
+  }
+  Atomics.sub(u32, G_FREE_PAGES, pages);
+  const word = base >>> 2;
+  if (dirty) u32.fill(0, word, word + pages * PAGE_WORDS);
+  u32[word + S_PAGES] = pages;
+  if (headKind === PK_SMALL_HEAD) initSmallSpan(arena, base, cls % NUM_SIZE_CLASSES);
+  else if (headKind === PK_LARGE_HEAD) u32[word + S_SLOTS] = 1;
+  for (let p = first; p < first + pages; p++) {
+    const pt = pageTableWord + p * PT_WORDS;
     u32[pt + PT_SPAN] = base;
     u32[pt + PT_INFO] = p === first ? info : (info + 1) >>> 0;
   }
-  Atomics.sub(u32, G_FREE_PAGES, pages);
-  if (dirty) {
-    const word = base >>> 2;
-    u32.fill(0, word, word + pages * PAGE_WORDS);
-  }
   return base;
+}
+
+/** Writes a fresh small span's header: its slots then form one free run. */
+function initSmallSpan(arena: Arena, base: number, sizeClass: number): void {
+  const bw = base >>> 2;
+  const block = CLASS_BLOCK_BYTES[sizeClass]!;
+  arena.u32[bw + S_BLOCK_BYTES] = block;
+  arena.u32[bw + S_SLOTS] = CLASS_SLOTS[sizeClass]!;
+  arena.f32[bw + S_INV_F32] = Math.fround((1 / block) * (1 + 2 ** -20));
 }
 
 /** Returns a span's pages to the pool. Caller holds the heap lock or runs inside a pause. */
