@@ -364,7 +364,8 @@ export class Heap extends Thread {
     const ref = u32[tl]!;
     const end = ref + type.$blockBytes;
     const top = u32[ctl + W_ROOT_TOP]!;
-    if (end > u32[tl + TLAB_LIMIT]! || top >= this.rootLimit) return this.allocSlow(type);
+    // Written !(a <= b) so that a non-type argument (NaN everywhere) also takes the slow path.
+    if (!(end <= u32[tl + TLAB_LIMIT]!) || top >= this.rootLimit) return this.allocSlow(type);
     u32[ref >>> 2] = type.$id;
     u32[top] = ref;
     u32[ctl + W_ROOT_TOP] = top + 1;
@@ -444,101 +445,119 @@ export class Heap extends Thread {
   // ---------------------------------------------------------------------------------------
   // Accessors. Checked mode validates the ref, the field or index, and the value stored.
 
+  // Each accessor syncs its views when the word it touches lies past them: another worker
+  // may have grown the arena and allocated the object there.
+
   getRef(ref: number, offset: number): number {
     if (this.checked) this.checkField(ref, offset, EK_REF);
-    else if (ref >>> 2 >= this.viewWords) this.syncViews();
-    return this.u32[(ref + offset) >>> 2]!;
+    const w = (ref + offset) >>> 2;
+    if (w >= this.viewWords) this.syncViews();
+    return this.u32[w]!;
   }
 
   setRef(ref: number, offset: number, value: number): void {
     if (this.depth === 0) this.throwOutsideScope('setRef', ref);
     if (this.checked) { this.checkField(ref, offset, EK_REF); this.checkValue(value); }
-    else if (ref >>> 2 >= this.viewWords) this.syncViews();
+    const w = (ref + offset) >>> 2;
+    if (w >= this.viewWords) this.syncViews();
     const u32 = this.u32;
-    u32[(ref + offset) >>> 2] = value;
+    u32[w] = value;
     if ((u32[PAGE_INFO_WORD + (ref >>> PAGE_LOG) * PT_WORDS]! & PI_OLD) !== 0) this.barrierSlow(ref, value);
   }
 
   getI32(ref: number, offset: number): number {
     if (this.checked) this.checkField(ref, offset, EK_I32);
-    else if (ref >>> 2 >= this.viewWords) this.syncViews();
-    return this.i32[(ref + offset) >>> 2]!;
+    const w = (ref + offset) >>> 2;
+    if (w >= this.viewWords) this.syncViews();
+    return this.i32[w]!;
   }
 
   setI32(ref: number, offset: number, value: number): void {
     if (this.checked) this.checkField(ref, offset, EK_I32);
-    else if (ref >>> 2 >= this.viewWords) this.syncViews();
-    this.i32[(ref + offset) >>> 2] = value;
+    const w = (ref + offset) >>> 2;
+    if (w >= this.viewWords) this.syncViews();
+    this.i32[w] = value;
   }
 
   getF64(ref: number, offset: number): number {
     if (this.checked) this.checkField(ref, offset, EK_F64);
-    else if (ref >>> 2 >= this.viewWords) this.syncViews();
-    return this.f64[(ref + offset) >>> 3]!;
+    const d = (ref + offset) >>> 3;
+    if (d >= this.viewWords >>> 1) this.syncViews();
+    return this.f64[d]!;
   }
 
   setF64(ref: number, offset: number, value: number): void {
     if (this.checked) this.checkField(ref, offset, EK_F64);
-    else if (ref >>> 2 >= this.viewWords) this.syncViews();
-    this.f64[(ref + offset) >>> 3] = value;
+    const d = (ref + offset) >>> 3;
+    if (d >= this.viewWords >>> 1) this.syncViews();
+    this.f64[d] = value;
   }
 
   /** Number of elements of an array. */
   length(ref: number): number {
     if (this.checked) this.checkArray(ref, 0, 'length');
-    else if (ref >>> 2 >= this.viewWords) this.syncViews();
-    return this.u32[(ref >>> 2) + ARRAY_LENGTH_WORD]!;
+    const w = (ref >>> 2) + ARRAY_LENGTH_WORD;
+    if (w >= this.viewWords) this.syncViews();
+    return this.u32[w]!;
   }
 
   getRefAt(ref: number, index: number): number {
     if (this.checked) this.checkIndex(ref, index, EK_REF);
-    else if (ref >>> 2 >= this.viewWords) this.syncViews();
-    return this.u32[(ref >>> 2) + 2 + index]!;
+    const w = (ref >>> 2) + 2 + index;
+    if (w >= this.viewWords) this.syncViews();
+    return this.u32[w]!;
   }
 
   setRefAt(ref: number, index: number, value: number): void {
     if (this.depth === 0) this.throwOutsideScope('setRefAt', ref);
     if (this.checked) { this.checkIndex(ref, index, EK_REF); this.checkValue(value); }
-    else if (ref >>> 2 >= this.viewWords) this.syncViews();
+    const w = (ref >>> 2) + 2 + index;
+    if (w >= this.viewWords) this.syncViews();
     const u32 = this.u32;
-    u32[(ref >>> 2) + 2 + index] = value;
+    u32[w] = value;
     if ((u32[PAGE_INFO_WORD + (ref >>> PAGE_LOG) * PT_WORDS]! & PI_OLD) !== 0) this.barrierSlow(ref, value);
   }
 
   getI32At(ref: number, index: number): number {
     if (this.checked) this.checkIndex(ref, index, EK_I32);
-    else if (ref >>> 2 >= this.viewWords) this.syncViews();
-    return this.i32[(ref >>> 2) + 2 + index]!;
+    const w = (ref >>> 2) + 2 + index;
+    if (w >= this.viewWords) this.syncViews();
+    return this.i32[w]!;
   }
 
   setI32At(ref: number, index: number, value: number): void {
     if (this.checked) this.checkIndex(ref, index, EK_I32);
-    else if (ref >>> 2 >= this.viewWords) this.syncViews();
-    this.i32[(ref >>> 2) + 2 + index] = value;
+    const w = (ref >>> 2) + 2 + index;
+    if (w >= this.viewWords) this.syncViews();
+    this.i32[w] = value;
   }
 
   getF64At(ref: number, index: number): number {
     if (this.checked) this.checkIndex(ref, index, EK_F64);
-    else if (ref >>> 2 >= this.viewWords) this.syncViews();
-    return this.f64[(ref >>> 3) + 1 + index]!;
+    const d = (ref >>> 3) + 1 + index;
+    if (d >= this.viewWords >>> 1) this.syncViews();
+    return this.f64[d]!;
   }
 
   setF64At(ref: number, index: number, value: number): void {
     if (this.checked) this.checkIndex(ref, index, EK_F64);
-    else if (ref >>> 2 >= this.viewWords) this.syncViews();
-    this.f64[(ref >>> 3) + 1 + index] = value;
+    const d = (ref >>> 3) + 1 + index;
+    if (d >= this.viewWords >>> 1) this.syncViews();
+    this.f64[d] = value;
   }
 
   getU8At(ref: number, index: number): number {
     if (this.checked) this.checkIndex(ref, index, EK_U8);
-    else if (ref >>> 2 >= this.viewWords) this.syncViews();
-    return this.u8[ref + ARRAY_HEADER_BYTES + index]!;
+    const b = ref + ARRAY_HEADER_BYTES + index;
+    if (b >>> 2 >= this.viewWords) this.syncViews();
+    return this.u8[b]!;
   }
 
   setU8At(ref: number, index: number, value: number): void {
     if (this.checked) this.checkIndex(ref, index, EK_U8);
-    else if (ref >>> 2 >= this.viewWords) this.syncViews();
-    this.u8[ref + ARRAY_HEADER_BYTES + index] = value;
+    const b = ref + ARRAY_HEADER_BYTES + index;
+    if (b >>> 2 >= this.viewWords) this.syncViews();
+    this.u8[b] = value;
   }
 
   /** Write barrier, taken only when the object stored into is old: records old → young refs. */
@@ -585,10 +604,11 @@ export class Heap extends Thread {
       throw new InvalidRefError(`field access on ${fmtRef(ref)}: it is an array of type '${type.$name}'; use the …At accessors`, { ref, typeName: type.$name, workerId: this.slot });
     }
     const align = kind === EK_F64 ? 7 : 3;
-    const word = offset >>> 2;
-    if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || (offset & align) !== 0 || type.$wordKinds[word] !== kind) {
+    const inside = typeof offset === 'number' && Number.isInteger(offset) && offset >= 0 && offset < type.$bytes;
+    const word = inside ? offset >>> 2 : 0;
+    if (!inside || (offset & align) !== 0 || type.$wordKinds[word] !== kind) {
       const kindName = KIND_NAMES[kind];
-      const there = Number.isInteger(offset) && type.$wordKinds[word] ? `'${type.$wordNames[word]}', a ${KIND_NAMES[type.$wordKinds[word]!]} field` : 'no field';
+      const there = inside && type.$wordKinds[word] ? `'${type.$wordNames[word]}', a ${KIND_NAMES[type.$wordKinds[word]!]} field` : 'no field';
       throw new InvalidRefError(`type '${type.$name}' has no ${kindName} field at byte offset ${String(offset)} (there is ${there}); object ${fmtRef(ref)}, worker ${this.slot}`, { ref, typeName: type.$name, workerId: this.slot });
     }
   }

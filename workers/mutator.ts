@@ -8,7 +8,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { Heap, type GcEvent } from '../src/index.js';
 import { SHAPES, buildGraph, checkGraph, defineGraphTypes, mutateGraph, rng } from '../src/cli/graphs.js';
 import {
-  LANE_ENTRIES, PROGRESS_WORDS, P_ADOPTED, P_ALLOC_KOBJ, P_BUILT, P_CHECKED, P_COLLECTS, P_FAILED, P_ITER,
+  C_STOP, LANE_ENTRIES, PROGRESS_WORDS, P_ADOPTED, P_ALLOC_KOBJ, P_BUILT, P_CHECKED, P_COLLECTS, P_FAILED, P_ITER,
   type MutatorApi, type StressParams, type StressResult,
 } from '../src/cli/protocol.js';
 
@@ -102,12 +102,22 @@ const api: MutatorApi = {
     return out;
   },
 
+  binaryTreesShard: (minDepth, maxDepth, shard, shards) => {
+    let out = 0;
+    for (let d = minDepth; d <= maxDepth; d += 2) {
+      const iters = 1 << (maxDepth - d + minDepth);
+      for (let i = shard; i < iters; i += shards) out += heap.scope(() => checkTree(makeTree(d)));
+    }
+    return out;
+  },
+
   detach: () => heap.detach(),
   exit: (code) => process.exit(code),
 };
 
 function stress(p: StressParams): StressResult {
   const exchange = new Float64Array(p.exchange);
+  const control = new Int32Array(p.control);
   const progress = new Int32Array(p.progress);
   const me = p.lane * PROGRESS_WORDS;
   const next = rng(p.seed);
@@ -136,7 +146,7 @@ function stress(p: StressParams): StressResult {
     });
   }
 
-  while (performance.now() - start < p.durationMs) {
+  while (Atomics.load(control, C_STOP) === 0) {
     iterations++;
     Atomics.add(progress, me + P_ITER, 1);
     const r = next();

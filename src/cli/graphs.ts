@@ -127,7 +127,8 @@ export function checksum(heap: Heap, t: GraphTypes, root: number): number {
     for (let i = 0; i < len; i++) {
       const n = heap.getRefAt(body, i);
       sum = mix(sum, heap.getI32(n, t.Node.val));
-      sum = mix(sum, heap.getI32(heap.getRef(n, t.Node.right), t.Node.val));
+      const other = heap.getRef(n, t.Node.right);
+      sum = mix(sum, other === 0 ? -1 : heap.getI32(other, t.Node.val));
     }
   }
   return sum;
@@ -145,15 +146,18 @@ export function checkGraph(heap: Heap, t: GraphTypes, root: number): boolean | n
 export function mutateGraph(heap: Heap, t: GraphTypes, root: number, seed: number): void {
   const next = rng(seed);
   const seqWord = (root + t.Root.seq) >>> 2;
-  Atomics.add(heap.i32, seqWord, 1);
+  // Odd while writing. `or`, not `add`: a builder killed mid-mutation leaves it odd, and its
+  // successor must not make it even for the length of its own mutation.
+  Atomics.or(heap.i32, seqWord, 1);
   const shape = heap.getI32(root, t.Root.shape);
   const body = heap.getRef(root, t.Root.body);
   if (shape === SHAPE_ARRAY) {
     const len = heap.length(body);
     for (let k = 0; k < 4 && len > 0; k++) {
       const i = (next() * len) | 0;
-      heap.setRefAt(body, i, node(heap, t, (next() * 1000) | 0));
-      heap.setRef(heap.getRefAt(body, i), t.Node.right, heap.getRefAt(body, (next() * len) | 0));
+      const n = node(heap, t, (next() * 1000) | 0);
+      heap.setRef(n, t.Node.right, heap.getRefAt(body, (next() * len) | 0));
+      heap.setRefAt(body, i, n); // published complete
     }
   } else if (body !== 0) {
     heap.setI32(body, t.Node.val, (next() * 1000) | 0);

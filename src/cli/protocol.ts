@@ -12,12 +12,15 @@ export const P_FAILED = 3; // checks that failed
 export const P_COLLECTS = 4; // collections this worker ran
 export const P_ITER = 5; // stress iterations
 export const P_ADOPTED = 6; // graphs of a dead predecessor found intact
+/** Word 0 of the control buffer: the main thread sets it to 1 to end every stress loop. */
+export const C_STOP = 0;
 
 /** Handle ids published per lane in the exchange (a Float64Array; 0 = empty). */
 export const LANE_ENTRIES = 4;
 
 export interface StressParams {
-  durationMs: number;
+  /** Int32Array; the loop runs until C_STOP is set. */
+  control: SharedArrayBuffer;
   seed: number;
   /** Exchange of published graphs: lanes × LANE_ENTRIES handle ids (Float64Array). */
   exchange: SharedArrayBuffer;
@@ -58,6 +61,8 @@ export interface MutatorApi {
   stats(): HeapStats;
   stress(params: StressParams): StressResult;
   binaryTrees(minDepth: number, maxDepth: number, longLivedHandle: number): number;
+  /** This worker's share of binary-trees: iterations i with i % shards === shard, at every depth. */
+  binaryTreesShard(minDepth: number, maxDepth: number, shard: number, shards: number): number;
   detach(): void;
   exit(code: number): void;
 }

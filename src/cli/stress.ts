@@ -8,7 +8,9 @@
 //      graphs, mutate its own, collect now and then.
 //   3. Every `replaceEveryMs`, terminate a random worker wherever it is (mid-allocation,
 //      mid-collection, holding the heap lock) and spawn a replacement on its lane, which
-//      first checks the graphs its dead predecessor published (they must be intact).
+//      first checks the graphs its dead predecessor published (they must be intact). At
+//      the deadline (and once `replacements` workers have been replaced) the main thread
+//      raises the stop flag and every loop ends.
 //   4. At the end, on the main thread: check every published graph, release them all,
 //      collect, verify, and report.
 
@@ -18,7 +20,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { Heap, type GcEvent } from '../index.js';
 import { checkGraph, defineGraphTypes, rng } from './graphs.js';
 import {
-  LANE_ENTRIES, PROGRESS_WORDS, P_ADOPTED, P_ALLOC_KOBJ, P_BUILT, P_CHECKED, P_COLLECTS, P_FAILED,
+  C_STOP, LANE_ENTRIES, PROGRESS_WORDS, P_ADOPTED, P_ALLOC_KOBJ, P_BUILT, P_CHECKED, P_COLLECTS, P_FAILED,
   type MutatorApi, type StressResult,
 } from './protocol.js';
 
@@ -32,6 +34,8 @@ export interface StressOptions {
   graphSize: number;
   /** Kill and replace a random worker this often (0: never). */
   replaceEveryMs: number;
+  /** Go on past the duration until at least this many workers have been replaced. */
+  replacements?: number;
   seed: number;
   workerUrl: URL;
   /** Called about five times a second with the progress so far. */
@@ -82,6 +86,7 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
   });
   const exchange = new SharedArrayBuffer(8 * o.workers * LANE_ENTRIES);
   const progress = new SharedArrayBuffer(4 * PROGRESS_WORDS * o.workers);
+  const control = new SharedArrayBuffer(4);
   const counters = new Int32Array(progress);
   const random = rng(o.seed);
   const failures: string[] = [];
@@ -100,10 +105,9 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
     const exited = new Promise<'killed'>((resolve) => worker.once('exit', () => resolve('killed')));
     worker.on('error', (e) => failures.push(`lane ${index}: worker error: ${(e as Error).stack ?? String(e)}`));
     const workerId = await Promise.race([api.workerId(), exited.then(() => -1)]);
-    const durationMs = Math.max(0, deadline - performance.now());
     const outcome = Promise.race([
       api.stress({
-        durationMs, seed: (random() * 2 ** 31) | 0, exchange, lane: index, lanes: o.workers, progress,
+        control, seed: (random() * 2 ** 31) | 0, exchange, lane: index, lanes: o.workers, progress,
         churn: o.churn, graphSize: o.graphSize, collectRate: 0.0002,
       }),
       exited,
@@ -144,10 +148,11 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
   };
   lanes.forEach(settle);
 
-  // Kill and replace workers until the deadline.
-  while (o.replaceEveryMs > 0 && performance.now() + o.replaceEveryMs < deadline - 200) {
+  // Kill and replace workers until the deadline (and the minimum count of replacements).
+  const minReplacements = o.replaceEveryMs > 0 ? (o.replacements ?? 0) : 0;
+  const more = (): boolean => o.replaceEveryMs > 0 && (performance.now() + o.replaceEveryMs < deadline || replaced < minReplacements);
+  while (more()) {
     await new Promise((r) => setTimeout(r, o.replaceEveryMs * (0.5 + random())));
-    if (performance.now() >= deadline - 200) break;
     const victim = lanes[(random() * o.workers) | 0]!;
     const kobjBefore = Atomics.load(counters, victim.index * PROGRESS_WORDS + P_ALLOC_KOBJ) - laneKobj[victim.index]!;
     await victim.worker.terminate();
@@ -159,6 +164,9 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
     replaced++;
   }
 
+  const left = deadline - performance.now();
+  if (left > 0) await new Promise((r) => setTimeout(r, left));
+  Atomics.store(new Int32Array(control), C_STOP, 1);
   await Promise.all(lanes.map((l) => l.outcome.catch(() => 'killed')));
   clearInterval(ticker);
   const last = sample();

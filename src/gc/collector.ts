@@ -60,7 +60,9 @@ export interface GcEvent {
 /** Runs steps 1–7 inside a pause that the caller holds. */
 export function collectInPause(t: Thread, marker: Marker, kind: number, rendezvousMs: number, pauseStartMs: number): GcEvent {
   t.syncViews();
-  const u32 = t.u32;
+  // Queueing a finalizer may add a handle chunk and so grow the arena inside the pause:
+  // `u32` is re-read from `t` after phase 1, and the queueing code reads `t.u32` itself.
+  let u32 = t.u32;
   const i32 = t.i32;
   const arena = t.arena;
   const seq = Atomics.add(i32, G_GC_STARTED, 1) + 1;
@@ -113,13 +115,16 @@ export function collectInPause(t: Thread, marker: Marker, kind: number, rendezvo
     } catch {
       return false; // no room for the queue entry: the object stays unfinalized until the next collection
     }
+    const v = t.u32;
     const q = workerWord(runner) + W_FINAL_HEAD;
-    u32[handleWord(u32, index) + H_NEXT] = u32[q]!;
-    u32[q] = index + 1;
-    Atomics.add(u32, G_FINAL_PENDING, 1);
+    v[handleWord(v, index) + H_NEXT] = v[q]!;
+    v[q] = index + 1;
+    Atomics.add(v, G_FINAL_PENDING, 1);
     return true;
   });
   marker.drain();
+  t.syncViews();
+  u32 = t.u32;
 
   // 4. Sweep phase 2.
   const swept = sweepSpans(arena, committed, dead, (u32[G_GC_FLAGS]! & GC_FLAG_ZAP) !== 0);

@@ -9,14 +9,18 @@
 //               finalizable types live only in their finalizable classes.
 //   objects     every allocated object has a defined type, fits its block, and every ref
 //               field holds 0 or a valid ref (no live object points at a free slot).
+//   globals     magic, layout version, header size; committed pages within the maximum and
+//               the buffer; the type count within the table.
 //   roots       root-stack entries and strong, weak and finalization handles hold 0 or a
-//               valid ref; the handle free list is well formed.
+//               valid ref; the handle free list is well formed; every finalization entry
+//               is on exactly one worker's queue and the pending count agrees.
 //   lists       central lists hold partly free spans of their own class, without cycles.
 //   workers     states are known; outside a collection every TLAB is retired in a pause.
 
 import {
-  ARRAY_HEADER_BYTES, ARRAY_LENGTH_WORD, BITMAP_WORDS, EK_REF, G_CENTRAL, G_COMMITTED_PAGES, G_FREE_PAGES,
-  G_HANDLE_FREE, G_TYPE_COUNT, HDR_TYPE_MASK, H_META, H_NEXT, H_REF, HK_FINAL, HK_FREE, HK_MASK, HK_STRONG,
+  ARRAY_HEADER_BYTES, ARRAY_LENGTH_WORD, BITMAP_WORDS, EK_REF, G_CENTRAL, G_COMMITTED_PAGES, G_FINAL_PENDING,
+  G_FREE_PAGES, G_HANDLE_FREE, G_HEADER_BYTES, G_MAGIC, G_MAX_PAGES, G_TYPE_COUNT, G_VERSION, LAYOUT_VERSION, MAGIC,
+  MAX_TYPES, W_FINAL_HEAD, HDR_TYPE_MASK, H_META, H_NEXT, H_REF, HK_FINAL, HK_FREE, HK_MASK, HK_STRONG,
   HK_WEAK, MAX_WORKERS, NUM_ALLOC_CLASSES, PAGE_LOG, PAGE_TABLE_WORD, PI_CLASS_MASK, PI_CLASS_SHIFT, PI_KIND_MASK,
   PK_FREE, PK_HEADER, PK_LARGE_HEAD, PK_SMALL_HEAD, PK_SYSTEM_HEAD,
   PAGE_KIND_NAMES, PT_INFO, PT_SPAN, PT_WORDS, REFMAP_WORD, SPAN_HEADER_BYTES, S_ALLOC, S_BLOCK_BYTES, S_DIRTY,
@@ -64,6 +68,15 @@ function verifyAll(arena: Arena, fail: (m: string) => void, result: VerifyResult
   const { headerPages, freeBitmapWord } = arena.layout;
   const committed = Atomics.load(u32, G_COMMITTED_PAGES);
   const typeCount = Atomics.load(u32, G_TYPE_COUNT);
+
+  // Globals.
+  if (u32[G_MAGIC] !== MAGIC) fail(`global word ${G_MAGIC} (magic) is ${hex(u32[G_MAGIC]!)}, not ${hex(MAGIC)}`);
+  if (u32[G_VERSION] !== LAYOUT_VERSION) fail(`layout version word is ${u32[G_VERSION]}, not ${LAYOUT_VERSION}`);
+  if (u32[G_HEADER_BYTES] !== arena.layout.headerBytes) fail(`header-bytes word is ${u32[G_HEADER_BYTES]}, the layout says ${arena.layout.headerBytes}`);
+  if (!(headerPages < committed && committed <= u32[G_MAX_PAGES]! && committed << PAGE_LOG <= arena.buffer.byteLength)) {
+    fail(`committed pages ${committed} not within (header ${headerPages}, max ${u32[G_MAX_PAGES]}] or beyond the buffer (${arena.buffer.byteLength} bytes)`);
+  }
+  if (typeCount >= MAX_TYPES) fail(`type count ${typeCount} exceeds the table (${MAX_TYPES - 1})`);
 
   const refOk = (ref: number, where: string): void => {
     if (ref === 0) return;
@@ -144,6 +157,20 @@ function verifyAll(arena: Arena, fail: (m: string) => void, result: VerifyResult
     else if (k === HK_FREE) freeHandles++;
     else fail(`handle ${h} has unknown kind ${k}`);
   }
+  // Finalization queues: every final entry is on exactly one worker's queue, and the
+  // pending count agrees.
+  let finals = 0;
+  for (let h = 0; h < handles; h++) if ((u32[handleWord(u32, h) + H_META]! & HK_MASK) === HK_FINAL) finals++;
+  let queued = 0;
+  for (let slot = 0; slot < MAX_WORKERS; slot++) {
+    for (let f = u32[workerWord(slot) + W_FINAL_HEAD]!; f !== 0; f = u32[handleWord(u32, f - 1) + H_NEXT]!) {
+      if (++queued > handles) { fail(`finalization queue of worker ${slot} has a cycle`); break; }
+      if ((u32[handleWord(u32, f - 1) + H_META]! & HK_MASK) !== HK_FINAL) { fail(`finalization queue of worker ${slot} holds handle ${f - 1}, which is not a finalization entry`); break; }
+    }
+  }
+  if (queued !== finals) fail(`${finals} finalization entries exist but the queues hold ${queued}`);
+  if (Atomics.load(u32, G_FINAL_PENDING) !== finals) fail(`pending-finalizer count is ${Atomics.load(u32, G_FINAL_PENDING)} but ${finals} objects are queued`);
+
   let listed = 0;
   for (let f = u32[G_HANDLE_FREE]!; f !== 0 && listed <= handles; listed++) {
     const w = handleWord(u32, f - 1);

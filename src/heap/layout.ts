@@ -5,11 +5,11 @@
 // `…Bytes`) never mix with them except through `>>> 2` / `<< 2`.
 //
 //  byte 0                                                                     arena end
-//  +---------+---------+--------------+------------+--------+-----------+----------+-------------
-//  | globals | pause   | worker table | type table | refmap | names     | page     | free-page | pages …
-//  | 256 w   | ring    | MAX_WORKERS  | MAX_TYPES  | words  | bytes     | table    | bitmap    | (4 KiB each,
-//  |         | 1024 w  | × WORKER_W   | × TYPE_W   |        |           | 2 w/page | 1 b/page  |  page-aligned)
-//  +---------+---------+--------------+------------+--------+-----------+----------+-----------+-------------
+//  +---------+--------+--------------+------------+--------+--------+-------+----------+-----------+---------
+//  | globals | pause  | worker table | type table | refmap | handle | names | page     | free-page | pages …
+//  | 256 w   | ring   | MAX_WORKERS  | MAX_TYPES  | words  | chunk  | bytes | table    | bitmap    | (4 KiB each,
+//  |         | 1024 w | × WORKER_W   | × TYPE_W   |        | dir    |       | 2 w/page | 1 b/page  |  page-aligned)
+//  +---------+--------+--------------+------------+--------+--------+-------+----------+-----------+---------
 //
 // The page table and the free-page bitmap cover every page up to `maxBytes`, header pages
 // included, so `ref >>> PAGE_LOG` indexes them directly. The arena grows (a growable

@@ -61,7 +61,7 @@ export class HeapType {
   /** Struct: the word offset of this type's TLAB in a worker block (W_NO_TLAB for large
    *  structs and for arrays, whose class depends on their length). */
   readonly $tlab: number;
-  /** Struct: bytes per block of its size class (large structs: their size). */
+  /** Struct: bytes per block of its size class (large structs: their size; arrays: 2^31). */
   readonly $blockBytes: number;
   /** 0 for ordinary types; NUM_SIZE_CLASSES for finalizable ones (their own spans). */
   readonly $classBias: number;
@@ -115,6 +115,7 @@ export class HeapType {
         blockBytes = off; // with the always-empty TLAB, sends every allocation to the slow path
       }
     } else {
+      blockBytes = 2 ** 31; // with the always-empty TLAB, alloc(arrayType) reaches the slow path's error
       elemKind = KIND_CODE[parsed.elem]!;
       bytes = KIND_BYTES[elemKind]!;
       elemShift = KIND_SHIFT[elemKind]!;

@@ -66,13 +66,20 @@ export function waitForPauseEnd(w: PauseWaiter, epoch: number): void {
   for (let spin = 0; spin < SPIN_ROUNDS; spin++) {
     if (Atomics.load(i32, G_EPOCH) !== epoch) return;
   }
+  const ctl = workerWord(w.slot);
   for (;;) {
     if (Atomics.load(i32, G_EPOCH) !== epoch) return;
     if (w.canBlock) Atomics.wait(i32, G_EPOCH, epoch, WAIT_SLICE_MS);
     if (Atomics.load(i32, G_EPOCH) !== epoch) return;
     const owner = Atomics.load(i32, G_GC_OWNER);
     if (owner === 0) return; // the collector ended the pause but died before the epoch bump
-    if (Atomics.load(i32, workerWord(owner - 1) + W_STATE) === WS_DEAD) w.collectorDied(owner);
+    if (Atomics.load(i32, workerWord(owner - 1) + W_STATE) === WS_DEAD) {
+      w.collectorDied(owner);
+    } else if (Atomics.compareExchange(i32, ctl + W_STATE, WS_RUNNING, WS_STOPPED) === WS_RUNNING) {
+      // A collector that died half-way through its resume set this thread running, and a
+      // new collector now waits for it: stop again.
+      announceArrival(i32);
+    }
   }
 }
 
