@@ -9,7 +9,7 @@
 import type { Arena } from './arena.js';
 import {
   G_COMMITTED_PAGES, G_FREE_PAGES, G_POOL_HINT, PAGE_LOG, PAGE_WORDS, PI_CLASS_SHIFT, PI_KIND_MASK,
-  PI_OWNER_SHIFT, PK_FREE, PK_LARGE_HEAD, PK_SMALL_HEAD, PT_INFO, PT_SPAN, PT_WORDS, S_BLOCK_BYTES, S_INV_F32,
+  PI_OWNER_SHIFT, PK_FREE, PK_LARGE_HEAD, PK_SMALL_HEAD, PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_WORDS, S_BLOCK_BYTES, S_INV_F32,
   S_PAGES, S_SLOTS,
 } from './layout.js';
 import { CLASS_BLOCK_BYTES, CLASS_SLOTS, NUM_SIZE_CLASSES } from './sizeclasses.js';
@@ -64,7 +64,9 @@ export function claimSpan(arena: Arena, pages: number, headKind: number, cls: nu
   }
   Atomics.sub(u32, G_FREE_PAGES, pages);
   const word = base >>> 2;
-  if (dirty) u32.fill(0, word, word + pages * PAGE_WORDS);
+  // A small span's slots are zeroed run by run as they become TLABs (allocator.ts), so
+  // only its header needs clearing here; other spans are zeroed whole.
+  if (dirty) u32.fill(0, word, word + (headKind === PK_SMALL_HEAD ? SPAN_HEADER_WORDS : pages * PAGE_WORDS));
   u32[word + S_PAGES] = pages;
   if (headKind === PK_SMALL_HEAD) initSmallSpan(arena, base, cls % NUM_SIZE_CLASSES);
   else if (headKind === PK_LARGE_HEAD) u32[word + S_SLOTS] = 1;
