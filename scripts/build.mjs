@@ -42,6 +42,11 @@ export async function build() {
     await esbuild.build({ ...common, entryPoints, outdir: at('dist') });
   }
 
+  // The browser entry: the same heap without node: imports, for module Web Workers.
+  if (existsSync(at('src/browser.ts'))) {
+    await esbuild.build({ ...common, platform: 'browser', target: 'es2022', entryPoints: [at('src/browser.ts')], outfile: at('dist/browser.js') });
+  }
+
   const cli = at('src/cli/main.ts');
   if (existsSync(cli)) {
     const outfile = at('dist/cli/main.js');

@@ -6,7 +6,6 @@
 // Hot paths (alloc, allocArray, accessors, setRef's barrier) are written out here, small
 // and monomorphic; everything else is a call into the layers below.
 
-import { MessageChannel, Worker, type MessagePort, type WorkerOptions } from 'node:worker_threads';
 import { Arena } from './heap/arena.js';
 import {
   ARRAY_HEADER_BYTES, ARRAY_LENGTH_WORD, EK_F64, EK_I32, EK_REF, EK_U8, G_ALLOC_KIB, G_CHECKED,
@@ -35,7 +34,8 @@ import {
   claimFreeSlot, declareDead, park, publishParked, stopAtSafepoint, unpark, waitForPauseEnd,
 } from './safepoint/registry.js';
 import { requestPause, resumeTheWorld, stopTheWorld } from './safepoint/rendezvous.js';
-import { watch } from './safepoint/supervisor.js';
+import { platform, type HeapInit } from './safepoint/platform.js';
+import type { Worker as NodeWorker } from 'node:worker_threads';
 import { collectInPause, readEvent, type GcEvent, type GcKind } from './gc/collector.js';
 import { Marker } from './gc/mark.js';
 import { verifyHeap, type VerifyResult } from './gc/verify.js';
@@ -44,7 +44,6 @@ import {
   HeapCorruptionError, HeapOutOfMemoryError, HeapUsageError, InvalidRefError, ScopeError, StaleRefError,
   TypeDefinitionError,
 } from './errors.js';
-import { threadId } from 'node:worker_threads';
 
 export interface HeapOptions {
   /** Initial arena bytes, header included; used in full before the first collection. Default 64 MiB; at least 1 MiB. */
@@ -59,14 +58,6 @@ export interface HeapOptions {
   verifyEachGC?: boolean;
   /** Fill freed slots with a pattern that never decodes as an object (debugging). Default false. */
   zapFreed?: boolean;
-}
-
-/** What `spawn` passes to a worker as `workerData.heap`; give it to `Heap.attach`. */
-export interface HeapInit {
-  buffer: SharedArrayBuffer;
-  slot: number;
-  gen: number;
-  port: MessagePort;
 }
 
 /** A persistent root: keeps its ref alive until released; any worker may look it up by id. */
@@ -95,12 +86,8 @@ export class WeakHandle {
   }
 }
 
-/** A worker started by `spawn`, attached to the heap and watched. */
-export type SpawnOptions = Omit<WorkerOptions, 'workerData'> & { workerData?: Record<string, unknown> };
-
-// Keeps each attached worker's port alive: if the port were collected it would close, and
-// the supervisor would declare a live worker dead.
-const keptPorts: MessagePort[] = [];
+/** Options for `spawn`: the platform's worker options, plus `workerData` for the worker. */
+export type SpawnOptions = Record<string, unknown> & { workerData?: Record<string, unknown> };
 
 const PAGE_INFO_WORD = PAGE_TABLE_WORD + PT_INFO;
 
@@ -167,17 +154,16 @@ export class Heap extends Thread {
       return Heap.open(arena, slot, Atomics.load(arena.i32, workerWord(slot) + W_GEN));
     }
     if (init === null || typeof init !== 'object' || !(init.buffer instanceof SharedArrayBuffer)) {
-      throw new HeapUsageError('Heap.attach expects workerData.heap (from heap.spawn) or the heap\'s SharedArrayBuffer');
+      throw new HeapUsageError('Heap.attach expects the heap init from heap.spawn (workerData.heap in Node) or the heap\'s SharedArrayBuffer');
     }
-    keptPorts.push(init.port);
-    init.port.unref?.();
+    platform()?.adopt(init);
     return Heap.open(new Arena(init.buffer), init.slot, init.gen);
   }
 
   private static open(arena: Arena, slot: number, gen: number): Heap {
     const heap = new Heap(arena, slot);
     const ctl = workerWord(slot);
-    heap.u32[ctl + W_THREAD_ID] = threadId;
+    heap.u32[ctl + W_THREAD_ID] = platform()?.threadId() ?? 0;
     heap.u32[ctl + W_SAFEPOINT_MS] = heap.nowMs();
     // No root stack yet: attaching must not touch the page pool, since a collection may be
     // under way. The first scope makes one, as a running mutator.
@@ -200,25 +186,23 @@ export class Heap extends Thread {
   }
 
   /**
-   * Starts a worker attached to this heap and watched: its exit (normal, crash or
-   * terminate()) declares it dead, and its pages become orphans. The worker calls
-   * `Heap.attach(workerData.heap)`.
+   * Starts a worker attached to this heap and watched: its end (in Node: a normal exit, a
+   * crash or terminate(); in a browser: terminate()) declares it dead, and its pages become
+   * orphans. The worker calls `Heap.attach(workerData.heap)` in Node, or
+   * `Heap.attach(event.data.heap)` on its first message in a browser. Returns the platform's
+   * Worker.
    */
-  spawn(url: URL | string, options: SpawnOptions = {}): Worker {
+  spawn<W = NodeWorker>(url: URL | string, options: SpawnOptions = {}): W {
     this.assertAttached();
+    const p = platform();
+    if (p === undefined) throw new HeapUsageError("spawn: no platform registered; import 'bibop-gc' (Node) or 'bibop-gc/browser'");
     const slot = claimFreeSlot(this.i32, 1);
     if (slot < 0) throw new HeapUsageError(`spawn: all ${MAX_WORKERS} worker slots are in use`, { workerId: this.slot });
     const gen = Atomics.load(this.i32, workerWord(slot) + W_GEN);
-    const { port1, port2 } = new MessageChannel();
-    watch({ buffer: this.buffer, slot, gen, port: port1 }, this.arena.layout.headerBytes >>> 2);
-    const heapInit: HeapInit = { buffer: this.buffer, slot, gen, port: port2 };
-    const worker = new Worker(url, {
-      ...options,
-      workerData: { ...(options.workerData ?? {}), heap: heapInit },
-      transferList: [...(options.transferList ?? []), port2],
-    });
-    worker.once('exit', () => declareDead(this.i32, slot, gen));
-    return worker;
+    return p.spawn({
+      buffer: this.buffer, slot, gen, headerWords: this.arena.layout.headerBytes >>> 2, url, options,
+      declareDead: () => { declareDead(this.i32, slot, gen); },
+    }) as W;
   }
 
   /** Leaves the heap. This thread's objects stay while others hold them; its pages become orphans. */

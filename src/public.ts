@@ -1,0 +1,11 @@
+// The public API, shared by the Node entry (index.ts) and the browser entry (browser.ts).
+export { Heap, Persistent, WeakHandle, type HeapOptions, type SpawnOptions } from './api.js';
+export type { HeapInit } from './safepoint/platform.js';
+export { HeapType, type ArrayType, type StructType, type FieldKind, type ElementKind, type TypeOptions } from './heap/types.js';
+export type { GcEvent, GcKind } from './gc/collector.js';
+export type { HeapStats } from './gc/stats.js';
+export type { VerifyResult } from './gc/verify.js';
+export {
+  HeapError, InvalidRefError, StaleRefError, HeapOutOfMemoryError, SafepointTimeoutError, TypeDefinitionError,
+  ScopeError, HeapUsageError, HeapCorruptionError, type StalledWorker,
+} from './errors.js';
