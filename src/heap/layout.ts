@@ -57,9 +57,7 @@ export const LAYOUT_VERSION = 1;
 //    24  G_SAFEPOINT_MS       safepointTimeoutMs
 //    25  G_WORKER_SEQ    (A)  attach counter, feeds worker generation stamps
 //    26  G_GC_FLAGS           debug flags (GC_FLAG_*)
-//    27  G_TARGET_PAGES       pacing: pages the heap may hold before growing more
 //    28  G_FINAL_PENDING (A)  objects queued for finalization and not yet run
-//    29  G_CENTRAL_SPANS      unused spare
 //   32‥47  G_EVENT_*          the last GcEvent (see below)
 //   48‥49  G_TIME_ORIGIN      f64 Date.now() at creation; worker clocks are ms since this
 //   64‥64+2·N  G_CENTRAL      per size class: head of the central list of partly free spans (A)
@@ -91,7 +89,6 @@ export const G_CHECKED = 23;
 export const G_SAFEPOINT_MS = 24;
 export const G_WORKER_SEQ = 25;
 export const G_GC_FLAGS = 26;
-export const G_TARGET_PAGES = 27;
 export const G_FINAL_PENDING = 28;
 
 // The last GcEvent, written by the collector before it ends the pause, so that a worker
