@@ -12,7 +12,7 @@
 //      finalization list (or the collector's, for orphans).
 //   4. Sweep phase 2: bitmap arithmetic over every span; empty spans back to the pool,
 //      partly free ones onto the central lists, dead workers' spans flagged orphan.
-//   5. Dead workers: free their root stacks, hand their finalization lists to the
+//   5. Dead workers (whose root stacks the sweep freed): hand their finalization lists to the
 //      collector, free their slots. Rebuild the pool bitmap from the page table and the
 //      handle free list from the handle kinds (a killed thread may have left either
 //      half-updated).
@@ -26,12 +26,12 @@ import {
   G_EVENT_SEQ, G_EVENT_SWEEP_US, G_FINAL_PENDING, G_GC_FLAGS, G_GC_STARTED, G_INITIAL_PAGES, G_LIVE_KIB,
   G_MAJOR_COUNT, G_MAX_PAGES, G_MINOR_COUNT, G_PAUSE_COUNT, GC_FLAG_ZAP, GC_KIND_MAJOR, GC_KIND_MINOR, H_META,
   H_NEXT, H_OWNER, H_REF, HK_FINAL, HK_MASK, HK_STRONG, HK_WEAK, MAX_WORKERS, PAUSE_RING_SIZE, PAUSE_RING_WORD,
-  S_PAGES, W_FINAL_HEAD, W_ROOT_BASE, W_ROOT_SPAN, W_ROOT_TOP, W_STATE, WS_DEAD, WS_FREE, WS_PARKED,
+  W_FINAL_HEAD, W_ROOT_BASE, W_ROOT_SPAN, W_ROOT_TOP, W_STATE, WS_DEAD, WS_FREE, WS_PARKED,
   WS_RESERVED, WS_RUNNING, WS_STOPPED, workerWord,
 } from '../heap/layout.js';
 import { retireAllTlabs } from '../heap/allocator.js';
 import { allocHandle, handleCapacity, handleWord, rebuildHandleFreeList } from '../heap/handles.js';
-import { growArena, rebuildFreeBitmap, releaseSpan } from '../heap/pagepool.js';
+import { growArena, rebuildFreeBitmap } from '../heap/pagepool.js';
 import { Marker, isMarked } from './mark.js';
 import { clearAllMarks, findFinalizable, sweepSpans } from './sweep.js';
 
@@ -133,8 +133,7 @@ export function collectInPause(t: Thread, marker: Marker, kind: number, rendezvo
   for (let slot = 0; slot < MAX_WORKERS; slot++) {
     if (dead[slot] === 0) continue;
     const ctl = workerWord(slot);
-    const span = u32[ctl + W_ROOT_SPAN]!;
-    if (span !== 0) releaseSpan(arena, span, u32[(span >>> 2) + S_PAGES]!);
+    // The sweep freed its root stacks (orphaned system spans).
     u32[ctl + W_ROOT_SPAN] = 0;
     u32[ctl + W_ROOT_BASE] = 0;
     u32[ctl + W_ROOT_TOP] = 0;

@@ -16,7 +16,7 @@ import {
   G_CENTRAL, HDR_FINALIZED, HDR_TYPE_MASK, MAX_WORKERS, NUM_ALLOC_CLASSES, PAGE_LOG, PAGE_TABLE_WORD, PI_CLASS_MASK,
   PI_CLASS_SHIFT, PI_KIND_MASK, PI_ORPHAN, PI_OWNER_SHIFT, PK_FREE, PK_HEADER, PK_LARGE_HEAD, PK_SMALL_HEAD,
   PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_BYTES, S_ALLOC, S_BLOCK_BYTES, S_DIRTY, S_LIVE, S_MARK, S_NEXT, S_PAGES,
-  S_SCAN, S_SLOTS, TF_FINALIZE, TYPE_TABLE_WORD, TYPE_WORDS, T_KIND, BITMAP_WORDS, ZAP_WORD,
+  S_SCAN, S_SLOTS, TF_FINALIZE, TYPE_TABLE_WORD, TYPE_WORDS, T_KIND, BITMAP_WORDS, ZAP_WORD, NO_OWNER, SYS_ROOT_STACK,
 } from '../heap/layout.js';
 import { NUM_SIZE_CLASSES } from '../heap/sizeclasses.js';
 import { popcount, releaseSpan } from '../heap/pagepool.js';
@@ -137,8 +137,11 @@ export function sweepSpans(arena: Arena, committedPages: number, deadWorkers: Ui
         releaseSpan(arena, base, pages);
       }
     } else {
-      // System spans (root stacks, handle chunks) are freed by their owners, not swept.
-      result.liveBytes += pages << PAGE_LOG;
+      // System spans: a root stack whose worker outgrew it (no owner) or died is freed here;
+      // live root stacks and handle chunks stay.
+      const cls = (info >>> PI_CLASS_SHIFT) & PI_CLASS_MASK;
+      if (cls === SYS_ROOT_STACK && (owner === NO_OWNER || orphan)) releaseSpan(arena, base, pages);
+      else result.liveBytes += pages << PAGE_LOG;
     }
     p += pages;
   }

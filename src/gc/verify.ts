@@ -26,7 +26,7 @@ import {
   PAGE_KIND_NAMES, PT_INFO, PT_SPAN, PT_WORDS, REFMAP_WORD, SPAN_HEADER_BYTES, S_ALLOC, S_BLOCK_BYTES, S_DIRTY,
   S_MARK, S_NEXT, S_PAGES, S_SLOTS, TF_FINALIZE, TK_ARRAY, TK_STRUCT, TLAB_LIMIT, TLAB_WORDS, TYPE_TABLE_WORD,
   TYPE_WORDS, T_BYTES, T_KIND, T_REF_COUNT, T_REF_START, W_ROOT_BASE, W_ROOT_LIMIT, W_ROOT_TOP, W_STATE, W_TLAB,
-  WS_DEAD, WS_PARKED, WS_RUNNING, WS_STOPPED, workerWord,
+  WS_DEAD, WS_PARKED, WS_RUNNING, WS_STOPPED, workerWord, W_ROOT_SPAN, SYS_ROOT_STACK, PI_OWNER_SHIFT,
 } from '../heap/layout.js';
 import { CLASS_BLOCK_BYTES, CLASS_SLOTS, CLASS_SPAN_PAGES, NUM_SIZE_CLASSES } from '../heap/sizeclasses.js';
 import { REF_OK, REF_PROBLEMS, classifyRef } from '../heap/check.js';
@@ -143,6 +143,14 @@ function verifyAll(arena: Arena, fail: (m: string) => void, result: VerifyResult
     const top = u32[ctl + W_ROOT_TOP]!;
     const limit = u32[ctl + W_ROOT_LIMIT]!;
     if (!(base <= top && top <= limit)) fail(`worker ${slot}: root stack base ${base} <= top ${top} <= limit ${limit} does not hold`);
+    const span = u32[ctl + W_ROOT_SPAN]!;
+    if (span !== 0) {
+      const info = u32[PAGE_TABLE_WORD + (span >>> PAGE_LOG) * PT_WORDS + PT_INFO]!;
+      if ((info & PI_KIND_MASK) !== PK_SYSTEM_HEAD || ((info >>> PI_CLASS_SHIFT) & PI_CLASS_MASK) !== SYS_ROOT_STACK || info >>> PI_OWNER_SHIFT !== slot) {
+        fail(`worker ${slot}: its root stack ${hex(span)} is not a root-stack span it owns (page info ${hex(info)})`);
+      }
+      if (base !== (span >>> 2) + SPAN_HEADER_BYTES / 4) fail(`worker ${slot}: root stack base ${base} is not the start of its span ${hex(span)}`);
+    }
     for (let r = base; r < top && r < limit; r++) refOk(u32[r]!, `worker ${slot} root slot ${r - base}`);
     for (let c = 0; c < NUM_ALLOC_CLASSES; c++) {
       if (u32[ctl + W_TLAB + c * TLAB_WORDS + TLAB_LIMIT] !== 0) fail(`worker ${slot}: TLAB of class ${c} is not retired inside a pause`);

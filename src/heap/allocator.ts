@@ -19,7 +19,7 @@ import type { Thread } from './thread.js';
 import { NEED_LARGE, NEED_SMALL, NEED_SYSTEM } from './thread.js';
 import {
   G_ALLOC_KIB, G_CENTRAL, G_GC_OWNER, PAGE_BYTES, PAGE_LOG, PI_ORPHAN, PI_OWNER_SHIFT,
-  PK_LARGE_HEAD, PK_SMALL_HEAD, PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_BYTES, S_ALLOC,
+  PK_LARGE_HEAD, PK_SMALL_HEAD, PK_SYSTEM_HEAD, PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_BYTES, S_ALLOC,
   S_BLOCK_BYTES, S_LIVE, S_NEXT, S_PAGES, S_SCAN, S_SLOTS, TLAB_CURSOR, TLAB_LIMIT, TLAB_START,
   TLAB_WORDS, W_ALLOC_OBJECTS, W_ALLOC_OBJECTS_HI, W_SAFEPOINT_MS, W_TLAB, PAGE_TABLE_WORD,
 } from './layout.js';
@@ -228,10 +228,10 @@ export function allocLarge(t: Thread, bytes: number, header: number, length: num
   return ref;
 }
 
-/** A span for the runtime's own use (root stacks, handle chunks); never traced. */
-export function allocSystemSpan(t: Thread, bytes: number, kind: number): number {
+/** A span for the runtime's own use (SYS_ROOT_STACK or SYS_HANDLE_CHUNK); never traced. */
+export function allocSystemSpan(t: Thread, bytes: number, systemClass: number): number {
   const pages = Math.ceil((SPAN_HEADER_BYTES + bytes) / PAGE_BYTES);
-  const base = claimPages(t, pages, kind, 0, NEED_SYSTEM);
+  const base = claimPages(t, pages, PK_SYSTEM_HEAD, systemClass, NEED_SYSTEM);
   t.u32[(base >>> 2) + S_BLOCK_BYTES] = bytes;
   return base;
 }

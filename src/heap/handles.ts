@@ -7,7 +7,7 @@ import { allocSystemSpan } from './allocator.js';
 import {
   G_HANDLE_CHUNKS, G_HANDLE_FREE, HANDLE_CHUNK_BYTES, HANDLE_CHUNKS_MAX, HANDLE_DIR_WORD, HANDLE_GEN_SHIFT,
   HANDLE_ID_GEN_FACTOR, HANDLE_WORDS, HANDLES_PER_CHUNK, HANDLES_PER_CHUNK_LOG, HK_FREE, HK_MASK, H_META, H_NEXT,
-  H_OWNER, H_REF, PK_SYSTEM_HEAD, SPAN_HEADER_WORDS,
+  H_OWNER, H_REF, SPAN_HEADER_WORDS, SYS_HANDLE_CHUNK,
 } from './layout.js';
 import { acquireLock, releaseLock } from '../safepoint/lock.js';
 import { HeapUsageError } from '../errors.js';
@@ -59,7 +59,7 @@ function addChunk(t: Thread): void {
   if (t.u32[G_HANDLE_CHUNKS]! >= HANDLE_CHUNKS_MAX) {
     throw new HeapUsageError(`the handle table is full (${HANDLE_CHUNKS_MAX * HANDLES_PER_CHUNK} persistent handles, weak refs and queued finalizers)`, { workerId: t.slot });
   }
-  const span = allocSystemSpan(t, HANDLE_CHUNK_BYTES, PK_SYSTEM_HEAD);
+  const span = allocSystemSpan(t, HANDLE_CHUNK_BYTES, SYS_HANDLE_CHUNK);
   acquireLock(t.i32, t.lockId, t.canBlock);
   try {
     const u32 = t.u32;

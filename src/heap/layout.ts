@@ -288,7 +288,8 @@ export const S_DIRTY = S_ALLOC + BITMAP_WORDS;
 //
 // Kinds: PK_FREE, PK_HEADER (arena header), PK_SMALL_HEAD / PK_SMALL_TAIL (a span of one
 // size class), PK_LARGE_HEAD / PK_LARGE_TAIL (one large object), PK_SYSTEM_HEAD /
-// PK_SYSTEM_TAIL (root stacks, handle chunks: never traced as objects).
+// PK_SYSTEM_TAIL (never traced as objects; the class field says which: SYS_ROOT_STACK or
+// SYS_HANDLE_CHUNK).
 // ---------------------------------------------------------------------------------------
 export const PT_WORDS = 2;
 export const PT_SPAN = 0;
@@ -309,6 +310,10 @@ export const PI_CLASS_SHIFT = 8;
 export const PI_CLASS_MASK = 0xff;
 export const PI_OWNER_SHIFT = 16;
 export const NO_OWNER = 0xffff;
+/** System span classes. A root stack belongs to its owner; the sweep frees one whose owner
+ *  is NO_OWNER (a stack its worker outgrew) or dead. Handle chunks live as long as the heap. */
+export const SYS_ROOT_STACK = 1;
+export const SYS_HANDLE_CHUNK = 2;
 
 export function pageInfo(kind: number, cls: number, owner: number): number {
   return (kind | (cls << PI_CLASS_SHIFT) | (owner << PI_OWNER_SHIFT)) >>> 0;

@@ -200,6 +200,8 @@ describe('scopes', () => {
     const heap = Heap.create({ size: 96 * MiB });
     const Node = heap.defineStruct('Many', { tag: 'i32' });
     const N = 2_000_000;
+    let systemBefore = 0;
+    let systemAfter = 0;
     heap.scope(() => {
       const first = heap.alloc(Node);
       heap.setI32(first, Node.tag, -1);
@@ -207,7 +209,9 @@ describe('scopes', () => {
       for (let i = 1; i < N; i++) last = heap.alloc(Node);
       heap.setI32(last, Node.tag, -2);
       expect(rootDepth(heap)).toBeGreaterThanOrEqual(N);
+      systemBefore = heap.stats().pages.system;
       const ev = heap.collect();
+      systemAfter = heap.stats().pages.system;
       expect(ev.markedObjects).toBe(N);
       expect(ev.freedObjects).toBe(0);
       expect(heap.getI32(first, Node.tag)).toBe(-1);
@@ -221,6 +225,10 @@ describe('scopes', () => {
     const ev = heap.collect();
     expect(ev.freedObjects).toBe(N + 1); // and the one from the nested scope
     expect(heap.verify().ok).toBe(true);
+    // The stacks the worker outgrew (4 K … 1 M slots) were freed by the first collection;
+    // the current one (2 M slots, 2 K pages) stayed.
+    expect(systemBefore - systemAfter).toBeGreaterThanOrEqual(1024);
+    expect(heap.stats().pages.system).toBe(systemAfter);
   });
 });
 
