@@ -116,15 +116,20 @@ export function unpark(w: PauseWaiter): void {
     const owner = Atomics.load(i32, G_GC_OWNER);
     if (owner === 0 || owner === w.slot + 1) return;
     // A collection is on: step back to PARKED and wait for its end.
-    Atomics.store(i32, ctl + W_STATE, WS_PARKED);
-    announceArrival(i32);
+    park(i32, w.slot);
     waitForPauseEnd(w, epoch);
   }
 }
 
-/** RUNNING → PARKED. A collector waiting at the rendezvous is told. */
+/**
+ * RUNNING → PARKED. A collector waiting at the rendezvous is told. A CAS, like every
+ * transition a worker makes on itself, so that a slot declared dead never comes back.
+ */
 export function park(i32: Int32Array, slot: number): void {
-  Atomics.store(i32, workerWord(slot) + W_STATE, WS_PARKED);
+  const was = Atomics.compareExchange(i32, workerWord(slot) + W_STATE, WS_RUNNING, WS_PARKED);
+  if (was !== WS_RUNNING) {
+    throw new HeapUsageError(`worker ${slot} cannot park: it is ${was === WS_DEAD ? 'detached or declared dead' : `in state ${was}`}`, { workerId: slot });
+  }
   if (Atomics.load(i32, G_GC_OWNER) !== 0) announceArrival(i32);
 }
 

@@ -1,0 +1,45 @@
+// Worker-state transitions a thread makes on itself are CASes from the state it expects,
+// so a slot declared dead (by the supervisor, or by terminate() in a browser) never comes
+// back to life, whatever the thread does next.
+
+import { describe, expect, test } from 'vitest';
+import { Heap, HeapUsageError } from '../../src/index.js';
+import { declareDead } from '../../src/safepoint/registry.js';
+import { W_GEN, W_STATE, WS_DEAD, WS_FREE, workerWord } from '../../src/heap/layout.js';
+
+function state(heap: Heap, slot: number): number {
+  return Atomics.load(new Int32Array(heap.buffer), workerWord(slot) + W_STATE);
+}
+
+describe('worker registry', () => {
+  test('a worker declared dead inside a scope cannot park again, and stays dead until a collection frees its slot', () => {
+    const heap = Heap.create({ size: 4 << 20 });
+    const other = Heap.attach(heap.buffer);
+    const gen = Atomics.load(new Int32Array(heap.buffer), workerWord(other.workerId) + W_GEN);
+    const T = other.defineStruct('T', { v: 'i32' });
+    expect(() => other.scope(() => {
+      other.alloc(T);
+      expect(declareDead(new Int32Array(heap.buffer), other.workerId, gen)).toBe(true);
+    })).toThrow(HeapUsageError);
+    expect(state(heap, other.workerId)).toBe(WS_DEAD);
+    expect(() => other.scope(() => 0)).toThrow(/declared dead/);
+    expect(state(heap, other.workerId)).toBe(WS_DEAD);
+    heap.collect();
+    expect(state(heap, other.workerId)).toBe(WS_FREE);
+    expect(heap.verify().errors).toEqual([]);
+  });
+
+  test('a death notice with a stale generation does not touch the slot\'s next worker', () => {
+    const heap = Heap.create({ size: 4 << 20 });
+    const first = Heap.attach(heap.buffer);
+    const slot = first.workerId;
+    const i32 = new Int32Array(heap.buffer);
+    const oldGen = Atomics.load(i32, workerWord(slot) + W_GEN);
+    first.detach();
+    heap.collect();
+    const second = Heap.attach(heap.buffer);
+    expect(second.workerId).toBe(slot);
+    expect(declareDead(i32, slot, oldGen)).toBe(false);
+    expect(second.scope(() => second.workerId)).toBe(slot);
+  });
+});
