@@ -1,0 +1,153 @@
+// Small helpers shared by the benchmark entry points: statistics, formatting, a forced
+// V8 collection between runs, and a description of the machine.
+
+import { cpus, totalmem } from 'node:os';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >>> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function fmtMs(ms: number): string {
+  return ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2);
+}
+
+export function fmtRatio(r: number): string {
+  return `${r.toFixed(3)}x`;
+}
+
+export function fmtNum(n: number, digits = 1): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+/** A Markdown table, columns padded so it also reads well on a terminal. */
+export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  const rule = `| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`;
+  return [line(header), rule, ...rows.map(line)].join('\n');
+}
+
+let forcedGc: (() => void) | null | undefined;
+
+/**
+ * Runs a full V8 collection when one can be had (`--expose-gc`, or the flag set at run
+ * time), so one run's garbage (V8 objects, or a dropped heap's 256 MiB SharedArrayBuffer)
+ * is not billed to the next run. Returns false when no collection could be forced.
+ */
+export function fullV8Gc(): boolean {
+  if (forcedGc === undefined) {
+    const g = (globalThis as { gc?: () => void }).gc;
+    if (typeof g === 'function') {
+      forcedGc = g;
+    } else {
+      try {
+        setFlagsFromString('--expose-gc');
+        const fn: unknown = runInNewContext('gc');
+        forcedGc = typeof fn === 'function' ? (fn as () => void) : null;
+      } catch {
+        forcedGc = null;
+      }
+    }
+  }
+  if (forcedGc === null) return false;
+  forcedGc();
+  return true;
+}
+
+export interface MachineInfo {
+  node: string;
+  v8: string;
+  platform: string;
+  arch: string;
+  cpus: number;
+  cpuModel: string;
+  totalMemGiB: number;
+}
+
+export function machineInfo(): MachineInfo {
+  const c = cpus();
+  return {
+    node: process.version,
+    v8: process.versions.v8,
+    platform: process.platform,
+    arch: process.arch,
+    cpus: c.length,
+    cpuModel: c[0]?.model.trim() ?? 'unknown',
+    totalMemGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+  };
+}
+
+/** Parses `--name value` / `--flag` arguments. */
+export function parseArgs(argv: readonly string[]): Map<string, string | true> {
+  const out = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) throw new Error(`unexpected argument '${a}'`);
+    const eq = a.indexOf('=');
+    if (eq > 0) {
+      out.set(a.slice(2, eq), a.slice(eq + 1));
+    } else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) {
+      out.set(a.slice(2), argv[++i]!);
+    } else {
+      out.set(a.slice(2), true);
+    }
+  }
+  return out;
+}
+
+export interface V8GcCounts {
+  minor: number;
+  major: number;
+  /** Sum of the GC entries' durations (main-thread pause time), ms. */
+  ms: number;
+}
+
+/**
+ * Counts V8's own collections (perf_hooks 'gc' entries) so that each V8 run can say which
+ * regime V8 ran in: on binary-trees V8 either allocates the nodes young (hundreds of
+ * scavenges, a few mark-compacts) or pretenures the allocation site into old space (a
+ * dozen scavenges, ~85 mark-compacts at depth 18, about twice the time).
+ * Entries arrive through the event loop: call `settle()` before reading `counts`.
+ */
+export class V8GcCounter {
+  readonly counts: V8GcCounts = { minor: 0, major: 0, ms: 0 };
+  private readonly observer: PerformanceObserver;
+
+  constructor() {
+    this.observer = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        const kind = (e as PerformanceEntry & { detail?: { kind?: number } | null }).detail?.kind;
+        if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) this.counts.minor++;
+        else if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) this.counts.major++;
+        this.counts.ms += e.duration;
+      }
+    });
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  snapshot(): V8GcCounts {
+    return { ...this.counts };
+  }
+
+  /** Lets pending 'gc' entries be delivered. */
+  async settle(): Promise<void> {
+    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+  }
+
+  since(before: V8GcCounts): V8GcCounts {
+    return { minor: this.counts.minor - before.minor, major: this.counts.major - before.major, ms: this.counts.ms - before.ms };
+  }
+
+  disconnect(): void {
+    this.observer.disconnect();
+  }
+}
