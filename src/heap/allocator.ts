@@ -21,10 +21,10 @@ import {
   G_ALLOC_KIB, G_CENTRAL, G_GC_OWNER, PAGE_BYTES, PAGE_LOG, PI_ORPHAN, PI_OWNER_SHIFT,
   PK_LARGE_HEAD, PK_SMALL_HEAD, PK_SYSTEM_HEAD, PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_BYTES, S_ALLOC,
   S_BLOCK_BYTES, S_LIVE, S_NEXT, S_PAGES, S_SCAN, S_SLOTS, TLAB_CURSOR, TLAB_LIMIT, TLAB_START,
-  TLAB_WORDS, W_ALLOC_OBJECTS, W_ALLOC_OBJECTS_HI, W_SAFEPOINT_MS, W_TLAB, PAGE_TABLE_WORD,
+  TLAB_WORDS, W_ALLOC_OBJECTS, W_ALLOC_OBJECTS_HI, W_TLAB, PAGE_TABLE_WORD,
 } from './layout.js';
 import { CLASS_SPAN_PAGES, NUM_SIZE_CLASSES } from './sizeclasses.js';
-import { claimSpan } from './pagepool.js';
+import { claimSpan, zeroWords } from './pagepool.js';
 import { acquireLock, releaseLock } from '../safepoint/lock.js';
 
 /** Bytes counted locally before they are added to the shared pacing counter. */
@@ -128,7 +128,7 @@ function takeRun(t: Thread, tl: number, base: number): boolean {
   const block = u32[bw + S_BLOCK_BYTES]!;
   const start = base + SPAN_HEADER_BYTES + s * block;
   const limit = base + SPAN_HEADER_BYTES + e * block;
-  u32.fill(0, start >>> 2, limit >>> 2);
+  zeroWords(u32, start >>> 2, limit >>> 2);
   u32[tl + TLAB_START] = start;
   u32[tl + TLAB_CURSOR] = start;
   u32[tl + TLAB_LIMIT] = limit;
@@ -188,7 +188,6 @@ export function claimPages(t: Thread, pages: number, kind: number, allocClass: n
  */
 export function refillTlab(t: Thread, allocClass: number): void {
   if (Atomics.load(t.i32, G_GC_OWNER) !== 0) t.safepointSlow();
-  t.u32[t.ctl + W_SAFEPOINT_MS] = t.nowMs();
   const tl = t.ctl + W_TLAB + allocClass * TLAB_WORDS;
   const prevStart = t.u32[tl + TLAB_START]!;
   retireTlab(t.u32, tl, t.ctl);

@@ -137,7 +137,8 @@ export const PAUSE_RING_SIZE = 1024;
 //     3  W_ROOT_TOP        word index of the next free root slot (written by the owner)
 //     4  W_ROOT_LIMIT      word index one past the root stack
 //     5  W_ROOT_SPAN       byte address of the span holding the root stack
-//     6  W_SAFEPOINT_MS    ms since G_TIME_ORIGIN at the last safepoint or unpark
+//     6  W_SAFEPOINT_MS    ms since G_TIME_ORIGIN when it last entered its outermost scope or
+//                      stopped at a safepoint (not per refill: a clock read there costs ~2%)
 //     7  W_THREAD_ID       threadId of the worker, for error messages
 //     8  W_ALLOC_OBJECTS   objects allocated (counted when TLABs retire), low 32 bits
 //     9  W_DEPTH           scope depth, for diagnostics

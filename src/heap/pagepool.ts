@@ -66,7 +66,7 @@ export function claimSpan(arena: Arena, pages: number, headKind: number, cls: nu
   const word = base >>> 2;
   // A small span's slots are zeroed run by run as they become TLABs (allocator.ts), so
   // only its header needs clearing here; other spans are zeroed whole.
-  if (dirty) u32.fill(0, word, word + (headKind === PK_SMALL_HEAD ? SPAN_HEADER_WORDS : pages * PAGE_WORDS));
+  if (dirty) zeroWords(u32, word, word + (headKind === PK_SMALL_HEAD ? SPAN_HEADER_WORDS : pages * PAGE_WORDS));
   u32[word + S_PAGES] = pages;
   if (headKind === PK_SMALL_HEAD) initSmallSpan(arena, base, cls % NUM_SIZE_CLASSES);
   else if (headKind === PK_LARGE_HEAD) u32[word + S_SLOTS] = 1;
@@ -85,6 +85,18 @@ function initSmallSpan(arena: Arena, base: number, sizeClass: number): void {
   arena.u32[bw + S_BLOCK_BYTES] = block;
   arena.u32[bw + S_SLOTS] = CLASS_SLOTS[sizeClass]!;
   arena.f32[bw + S_INV_F32] = Math.fround((1 / block) * (1 + 2 ** -20));
+}
+
+// A page of zeros in ordinary (unshared) memory: `set` from it zeroes shared memory twice as
+// fast as `fill` on the shared view, which V8 writes element by element.
+const ZERO_PAGE = new Uint32Array(PAGE_WORDS);
+
+/** Zeroes words [from, to) of the arena. */
+export function zeroWords(u32: Uint32Array, from: number, to: number): void {
+  for (let w = from; w < to; w += PAGE_WORDS) {
+    const n = Math.min(PAGE_WORDS, to - w);
+    u32.set(n === PAGE_WORDS ? ZERO_PAGE : ZERO_PAGE.subarray(0, n), w);
+  }
 }
 
 /** Returns a span's pages to the pool. Caller holds the heap lock or runs inside a pause. */
