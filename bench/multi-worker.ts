@@ -51,7 +51,7 @@ async function v8Workers(shards: number): Promise<number> {
   return out + check(long);
 }
 
-async function bibopWorkers(shards: number): Promise<{ checksum: number; collections: number; pauseP50: number }> {
+async function bibopWorkers(shards: number): Promise<{ checksum: number; collections: number; pauseP50: number; parallelMs: number }> {
   const heap = Heap.create({ size: 256 << 20, maxSize: 1 << 30, checked: false });
   const Node = heap.defineStruct('bench.Node', { left: 'ref', right: 'ref' });
   const L = Node.left;
@@ -72,12 +72,15 @@ async function bibopWorkers(shards: number): Promise<{ checksum: number; collect
   const long = heap.scope(() => heap.persist(makeH(maxDepth)));
   const workers = Array.from({ length: shards }, () => heap.spawn(MUTATOR));
   const apis = workers.map((w) => Comlink.wrap<MutatorApi>(nodeEndpoint(w)));
+  await Promise.all(apis.map((a) => a.workerId()));
+  const parallelStart = performance.now();
   const parts = await Promise.all(apis.map((a, shard) => a.binaryTreesShard(minDepth, maxDepth, shard, shards)));
+  const parallelMs = performance.now() - parallelStart;
   for (const p of parts) out += p;
   out += heap.scope(() => checkH(long.get()));
   const s = heap.stats();
   await Promise.all(workers.map((w) => w.terminate()));
-  return { checksum: out, collections: s.collections.major + s.collections.minor, pauseP50: s.pauseMs.p50 };
+  return { checksum: out, collections: s.collections.major + s.collections.minor, pauseP50: s.pauseMs.p50, parallelMs };
 }
 
 async function timeIt<T>(f: () => T | Promise<T>): Promise<{ ms: number; value: T }> {
@@ -110,6 +113,7 @@ async function rendezvousLatency(workers: number, samples: number): Promise<{ bu
 }
 
 const rows: Record<string, number[]> = {};
+const parallel: Record<number, number[]> = {};
 const add = (name: string, ms: number): void => {
   (rows[name] ??= []).push(ms);
 };
@@ -126,6 +130,7 @@ for (let r = 0; r < runs; r++) {
   for (const k of [1, 2, 4]) {
     const c = await timeIt(() => bibopWorkers(k));
     add(`bibop-gc, ${k} worker${k > 1 ? 's' : ''} on one heap`, c.ms);
+    (parallel[k] ??= []).push(c.value.parallelMs);
     verify(`bibop x${k}`, c.value.checksum);
   }
   console.log(`  run ${r + 1}: ${Object.entries(rows).map(([n, xs]) => `${n.split(',')[0]}${n.includes('bibop') ? n.match(/\d+ worker/)![0] : n.includes('2 workers') ? ' x2' : ''} ${xs.at(-1)!.toFixed(0)}`).join(', ')} ms`);
@@ -136,6 +141,10 @@ console.log('\n| workload | median ms | vs V8 1 thread |');
 console.log('| --- | ---: | ---: |');
 for (const [name, xs] of Object.entries(rows)) console.log(`| ${name} | ${median(xs).toFixed(0)} | ${(median(xs) / base).toFixed(2)}x |`);
 
+console.log('\n| bibop-gc, the parallel part alone (workers started, heap made) | median ms | vs 1 worker |');
+console.log('| --- | ---: | ---: |');
+for (const [k, xs] of Object.entries(parallel)) console.log(`| ${k} worker${k === '1' ? '' : 's'} | ${median(xs).toFixed(0)} | ${(median(parallel[1]!) / median(xs)).toFixed(2)}x faster |`);
+
 const lat2 = await rendezvousLatency(2, 30);
 const lat4 = await rendezvousLatency(4, 30);
 console.log('\n| rendezvous (main thread collects) | p50 ms | max ms |');
@@ -143,4 +152,4 @@ console.log('| --- | ---: | ---: |');
 console.log(`| 2 workers allocating | ${lat2.busyP50.toFixed(3)} | ${lat2.busyMax.toFixed(3)} |`);
 console.log(`| 4 workers allocating | ${lat4.busyP50.toFixed(3)} | ${lat4.busyMax.toFixed(3)} |`);
 console.log(`| 2 workers parked | ${lat2.idleP50.toFixed(3)} | |`);
-if (values.json) console.log(JSON.stringify({ rows, lat2, lat4 }));
+if (values.json) console.log(JSON.stringify({ rows, parallel, lat2, lat4 }));
