@@ -255,24 +255,29 @@ export class Heap extends Thread {
     if (this.depth === 0) {
       this.assertAttached();
       unpark(this);
-      if (this.rootBase === 0) createRootStack(this);
-      this.rootLimit = this.rootEnd;
-      this.u32[ctl + W_SAFEPOINT_MS] = this.nowMs();
     } else if (Atomics.load(this.i32, G_GC_OWNER) !== 0) {
       this.safepointSlow();
     }
-    let top = this.u32[ctl + W_ROOT_TOP]!;
-    if (top >= this.rootLimit) {
-      growRootStack(this);
-      top = this.u32[ctl + W_ROOT_TOP]!;
-    }
-    const frame = top - this.rootBase;
-    this.u32[top] = 0;
-    this.u32[ctl + W_ROOT_TOP] = top + 1;
     const parentFrame = this.frame;
-    this.frame = frame;
+    let frame = -1; // stays -1 if making room on the root stack fails
     this.depth++;
     try {
+      // Inside the try: a root stack that cannot be made or grown (HeapOutOfMemoryError)
+      // must still leave this thread parked.
+      if (this.depth === 1) {
+        if (this.rootBase === 0) createRootStack(this);
+        this.rootLimit = this.rootEnd;
+        this.u32[ctl + W_SAFEPOINT_MS] = this.nowMs();
+      }
+      let top = this.u32[ctl + W_ROOT_TOP]!;
+      if (top >= this.rootLimit) {
+        growRootStack(this);
+        top = this.u32[ctl + W_ROOT_TOP]!;
+      }
+      frame = top - this.rootBase;
+      this.u32[top] = 0;
+      this.u32[ctl + W_ROOT_TOP] = top + 1;
+      this.frame = frame;
       const result = fn();
       if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
         throw new ScopeError(`worker ${this.slot}: a scope callback returned a promise; scopes are synchronous (a worker is running only inside one)`, { workerId: this.slot });
@@ -286,7 +291,7 @@ export class Heap extends Thread {
       if (this.depth === 0) {
         words[ctl + W_ROOT_TOP] = base;
         this.leaveOutermost();
-      } else {
+      } else if (frame >= 0) {
         words[ctl + W_ROOT_TOP] = base + frame + (words[base + frame] !== 0 ? 1 : 0);
       }
     }

@@ -3,9 +3,9 @@
 // back to life, whatever the thread does next.
 
 import { describe, expect, test } from 'vitest';
-import { Heap, HeapUsageError } from '../../src/index.js';
+import { Heap, HeapOutOfMemoryError, HeapUsageError } from '../../src/index.js';
 import { declareDead } from '../../src/safepoint/registry.js';
-import { W_GEN, W_STATE, WS_DEAD, WS_FREE, workerWord } from '../../src/heap/layout.js';
+import { W_GEN, W_STATE, WS_DEAD, WS_FREE, WS_PARKED, workerWord } from '../../src/heap/layout.js';
 
 function state(heap: Heap, slot: number): number {
   return Atomics.load(new Int32Array(heap.buffer), workerWord(slot) + W_STATE);
@@ -41,5 +41,32 @@ describe('worker registry', () => {
     expect(second.workerId).toBe(slot);
     expect(declareDead(i32, slot, oldGen)).toBe(false);
     expect(second.scope(() => second.workerId)).toBe(slot);
+  });
+});
+
+describe('entering a scope', () => {
+  test('a root stack that cannot be made (out of memory) leaves the thread parked, so collections do not wait for it', () => {
+    const heap = Heap.create({ size: 1 << 20, maxSize: 1 << 20, safepointTimeoutMs: 200 });
+    const Big = heap.defineArray('Big', 'u8');
+    // Fill the arena with live data until even a 4-page root stack cannot be found.
+    const held: { release(): void }[] = [];
+    heap.scope(() => {
+      for (;;) {
+        try {
+          held.push(heap.persist(heap.allocArray(Big, 3000)));
+        } catch (e) {
+          expect(e).toBeInstanceOf(HeapOutOfMemoryError);
+          break;
+        }
+      }
+    });
+    const other = Heap.attach(heap.buffer);
+    expect(() => other.scope(() => 0)).toThrow(HeapOutOfMemoryError);
+    expect(state(heap, other.workerId)).toBe(WS_PARKED);
+    expect(heap.collect().kind).toBe('major'); // would time out if `other` were left running
+    for (const h of held) h.release();
+    heap.collect();
+    expect(other.scope(() => other.workerId)).toBe(other.workerId);
+    expect(heap.verify().errors).toEqual([]);
   });
 });
