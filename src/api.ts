@@ -704,18 +704,25 @@ export class Heap extends Thread {
     this.runningFinalizers = true;
     let ran = 0;
     try {
-      for (;;) {
-        const head = this.u32[this.ctl + W_FINAL_HEAD]!;
-        if (head === 0) break;
-        const w = handleWord(this.u32, head - 1);
-        const ref = this.u32[w + H_REF]!;
-        this.u32[this.ctl + W_FINAL_HEAD] = this.u32[w + H_NEXT]!;
+      // Each entry is taken off the queue inside the scope that runs it: if entering the
+      // scope fails, the entry stays queued.
+      while (this.u32[this.ctl + W_FINAL_HEAD] !== 0) {
         this.scope(() => {
-          this.pushRoot(ref);
+          const head = this.u32[this.ctl + W_FINAL_HEAD]!;
+          const w = handleWord(this.u32, head - 1);
+          const ref = this.u32[w + H_REF]!;
+          // Rooted in this frame's escape slot: nothing between here and the unlink
+          // allocates, so no collection sees the entry half taken off its queue.
+          this.u32[this.rootBase + this.frame] = ref;
+          this.u32[this.ctl + W_FINAL_HEAD] = this.u32[w + H_NEXT]!;
           freeHandle(this, head - 1);
           Atomics.sub(this.u32, G_FINAL_PENDING, 1);
           const fn = this.finalizers.get(this.u32[ref >>> 2]! & HDR_TYPE_MASK);
-          if (fn !== undefined) fn(ref);
+          try {
+            if (fn !== undefined) fn(ref);
+          } finally {
+            this.u32[this.rootBase + this.frame] = 0; // not kept in the parent frame
+          }
         });
         ran++;
       }
