@@ -18,8 +18,8 @@
 import type { Thread } from './thread.js';
 import { NEED_LARGE, NEED_SMALL, NEED_SYSTEM } from './thread.js';
 import {
-  G_ALLOC_KIB, G_CENTRAL, G_GC_OWNER, PAGE_BYTES, PAGE_LOG, PI_ORPHAN, PI_OWNER_SHIFT,
-  PK_LARGE_HEAD, PK_SMALL_HEAD, PK_SYSTEM_HEAD, PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_BYTES, S_ALLOC,
+  G_ALLOC_KIB, G_CENTRAL, G_GC_OWNER, PAGE_BYTES, PAGE_LOG, PAGE_WORDS, PI_ORPHAN, PI_OWNER_SHIFT,
+  PK_LARGE_HEAD, PK_SMALL_HEAD, PK_SYSTEM_HEAD, PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_BYTES, SPAN_HEADER_WORDS, S_ALLOC,
   S_BLOCK_BYTES, S_LIVE, S_NEXT, S_PAGES, S_SCAN, S_SLOTS, TLAB_CURSOR, TLAB_LIMIT, TLAB_START,
   TLAB_WORDS, W_ALLOC_OBJECTS, W_ALLOC_OBJECTS_HI, W_TLAB, PAGE_TABLE_WORD,
 } from './layout.js';
@@ -142,13 +142,18 @@ function ctz(x: number): number {
 
 /** Pops a partly free span from the central list of `allocClass`, or returns 0. */
 function popCentral(t: Thread, allocClass: number): number {
-  const u32 = t.u32;
   for (;;) {
-    const head = Atomics.load(u32, G_CENTRAL + allocClass);
+    const head = Atomics.load(t.u32, G_CENTRAL + allocClass);
     if (head === 0) return 0;
-    const next = u32[(head >>> 2) + S_NEXT]!;
+    // The span may lie in memory another thread added by growing the arena: a read through
+    // a stale view gives undefined, and the CAS would then cut the list.
+    const bw = head >>> 2;
+    if (bw + SPAN_HEADER_WORDS > t.viewWords) t.syncViews();
+    const u32 = t.u32;
+    const next = u32[bw + S_NEXT]!;
     if (Atomics.compareExchange(u32, G_CENTRAL + allocClass, head, next) === head) {
-      adoptSpan(u32, head, t.slot);
+      if (bw + u32[bw + S_PAGES]! * PAGE_WORDS > t.viewWords) t.syncViews();
+      adoptSpan(t.u32, head, t.slot);
       return head;
     }
   }

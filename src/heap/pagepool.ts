@@ -55,6 +55,9 @@ export function claimSpan(arena: Arena, pages: number, headKind: number, cls: nu
   if (first < 0) return 0;
 
   const base = first << PAGE_LOG;
+  // The run may lie in memory another thread added by growing the arena; the page table
+  // and bitmap are in the header, always in view, but the span itself is written below.
+  if ((first + pages) << PAGE_LOG > arena.viewBytes) arena.refresh();
   const info = (headKind | (cls << PI_CLASS_SHIFT) | (owner << PI_OWNER_SHIFT)) >>> 0;
   const { pageTableWord } = arena.layout;
   let dirty = false;
@@ -64,12 +67,13 @@ export function claimSpan(arena: Arena, pages: number, headKind: number, cls: nu
   }
   Atomics.sub(u32, G_FREE_PAGES, pages);
   const word = base >>> 2;
+  const body = arena.u32; // covers the span (refreshed above)
   // A small span's slots are zeroed run by run as they become TLABs (allocator.ts), so
   // only its header needs clearing here; other spans are zeroed whole.
-  if (dirty) zeroWords(u32, word, word + (headKind === PK_SMALL_HEAD ? SPAN_HEADER_WORDS : pages * PAGE_WORDS));
-  u32[word + S_PAGES] = pages;
+  if (dirty) zeroWords(body, word, word + (headKind === PK_SMALL_HEAD ? SPAN_HEADER_WORDS : pages * PAGE_WORDS));
+  body[word + S_PAGES] = pages;
   if (headKind === PK_SMALL_HEAD) initSmallSpan(arena, base, cls % NUM_SIZE_CLASSES);
-  else if (headKind === PK_LARGE_HEAD) u32[word + S_SLOTS] = 1;
+  else if (headKind === PK_LARGE_HEAD) body[word + S_SLOTS] = 1;
   for (let p = first; p < first + pages; p++) {
     const pt = pageTableWord + p * PT_WORDS;
     u32[pt + PT_SPAN] = base;
