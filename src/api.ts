@@ -26,7 +26,7 @@ import {
 } from './heap/types.js';
 import { allocLarge, refillTlab, retireAllTlabs } from './heap/allocator.js';
 import { createRootStack, growRootStack } from './heap/roots.js';
-import { allocHandle, freeHandle, handleId, handleWord, resolveHandle } from './heap/handles.js';
+import { allocHandle, freeHandle, handleEntry, handleId, resolveHandle } from './heap/handles.js';
 import { PI_CLEAN, growArena } from './heap/pagepool.js';
 import { REF_FREE_PAGE, REF_FREE_SLOT, REF_OK, REF_OUTSIDE, REF_PROBLEMS, classifyRef } from './heap/check.js';
 import { acquireLock, releaseLock } from './safepoint/lock.js';
@@ -638,7 +638,7 @@ export class Heap extends Thread {
 
   /** The persistent handle with this id, made by any worker. */
   handle(id: number): Persistent {
-    if (resolveHandle(this.u32, id, HK_STRONG) < 0) throw new HeapUsageError(`no persistent handle with id ${id}: it was released or never made`, { workerId: this.slot });
+    if (resolveHandle(this, id, HK_STRONG) < 0) throw new HeapUsageError(`no persistent handle with id ${id}: it was released or never made`, { workerId: this.slot });
     return new Persistent(this, id);
   }
 
@@ -653,20 +653,20 @@ export class Heap extends Thread {
     this.assertAttached();
     this.checkObject(ref, what);
     // Handle entries change only while their writer runs, never during a collection.
-    const make = (): number => handleId(this.u32, allocHandle(this, kind, ref, this.slot));
+    const make = (): number => handleId(this, allocHandle(this, kind, ref, this.slot));
     return this.depth > 0 ? make() : this.scope(make);
   }
 
   /** @internal */
   handleRef(id: number, kind: number): number {
-    const index = resolveHandle(this.u32, id, kind);
+    const index = resolveHandle(this, id, kind);
     if (index < 0) throw new HeapUsageError(`handle ${id} was released`, { workerId: this.slot });
-    return Atomics.load(this.u32, handleWord(this.u32, index) + H_REF);
+    return Atomics.load(this.u32, handleEntry(this, index) + H_REF);
   }
 
   /** @internal */
   releaseHandle(id: number, kind: number): void {
-    const index = resolveHandle(this.u32, id, kind);
+    const index = resolveHandle(this, id, kind);
     if (index < 0) throw new HeapUsageError(`handle ${id} was already released`, { workerId: this.slot });
     const free = (): void => freeHandle(this, index);
     if (this.depth > 0) free();
@@ -674,7 +674,7 @@ export class Heap extends Thread {
   }
 
   private releaseWeakQuietly(id: number): void {
-    if (this.detached || resolveHandle(this.u32, id, HK_WEAK) < 0) return;
+    if (this.detached || resolveHandle(this, id, HK_WEAK) < 0) return;
     this.releaseHandle(id, HK_WEAK);
   }
 
@@ -709,7 +709,7 @@ export class Heap extends Thread {
       while (this.u32[this.ctl + W_FINAL_HEAD] !== 0) {
         this.scope(() => {
           const head = this.u32[this.ctl + W_FINAL_HEAD]!;
-          const w = handleWord(this.u32, head - 1);
+          const w = handleEntry(this, head - 1);
           const ref = this.u32[w + H_REF]!;
           // Rooted in this frame's escape slot: nothing between here and the unlink
           // allocates, so no collection sees the entry half taken off its queue.

@@ -18,12 +18,22 @@ export function handleWord(u32: Uint32Array, index: number): number {
   return (chunk >>> 2) + SPAN_HEADER_WORDS + (index & (HANDLES_PER_CHUNK - 1)) * HANDLE_WORDS;
 }
 
+/**
+ * Word index of handle `index`'s entry, with `t`'s views made to cover it: a chunk may lie
+ * in memory another thread added by growing the arena. The directory is in the header.
+ */
+export function handleEntry(t: Thread, index: number): number {
+  const w = handleWord(t.u32, index);
+  if (w + HANDLE_WORDS > t.viewWords) t.syncViews();
+  return w;
+}
+
 export function handleCapacity(u32: Uint32Array): number {
   return u32[G_HANDLE_CHUNKS]! * HANDLES_PER_CHUNK;
 }
 
-export function handleId(u32: Uint32Array, index: number): number {
-  return (u32[handleWord(u32, index) + H_META]! >>> HANDLE_GEN_SHIFT) * HANDLE_ID_GEN_FACTOR + index;
+export function handleId(t: Thread, index: number): number {
+  return (t.u32[handleEntry(t, index) + H_META]! >>> HANDLE_GEN_SHIFT) * HANDLE_ID_GEN_FACTOR + index;
 }
 
 /** Allocates a handle entry of `kind` holding `ref`; returns its index. */
@@ -33,11 +43,11 @@ export function allocHandle(t: Thread, kind: number, ref: number, owner: number)
     let index = -1;
     let needChunk = false;
     try {
-      const u32 = t.u32;
-      const free = u32[G_HANDLE_FREE]!;
+      const free = t.u32[G_HANDLE_FREE]!;
       if (free !== 0) {
         index = free - 1;
-        const w = handleWord(u32, index);
+        const w = handleEntry(t, index);
+        const u32 = t.u32;
         u32[G_HANDLE_FREE] = u32[w + H_NEXT]!;
         u32[w + H_REF] = ref;
         u32[w + H_NEXT] = 0;
@@ -84,6 +94,7 @@ function addChunk(t: Thread): void {
 export function freeHandle(t: Thread, index: number): void {
   acquireLock(t.i32, t.lockId, t.canBlock);
   try {
+    handleEntry(t, index);
     freeHandleLocked(t.u32, index);
   } finally {
     releaseLock(t.i32, t.lockId);
@@ -100,12 +111,13 @@ export function freeHandleLocked(u32: Uint32Array, index: number): void {
 }
 
 /** Index of a live handle id of `kind`, or -1 when the id is stale or not of that kind. */
-export function resolveHandle(u32: Uint32Array, id: number, kind: number): number {
+export function resolveHandle(t: Thread, id: number, kind: number): number {
   if (!Number.isSafeInteger(id) || id < 0) return -1;
   const index = id % HANDLE_ID_GEN_FACTOR;
   const gen = Math.floor(id / HANDLE_ID_GEN_FACTOR);
-  if (index >= handleCapacity(u32)) return -1;
-  const meta = Atomics.load(u32, handleWord(u32, index) + H_META);
+  if (index >= handleCapacity(t.u32)) return -1;
+  const w = handleEntry(t, index);
+  const meta = Atomics.load(t.u32, w + H_META);
   if ((meta & HK_MASK) !== kind || meta >>> HANDLE_GEN_SHIFT !== gen) return -1;
   return index;
 }

@@ -51,3 +51,33 @@ describe('arena growth seen from a thread with older views', () => {
     expect(heap.verify().errors).toEqual([]);
   });
 });
+
+describe('handle chunks in memory another thread grew', () => {
+  test('a thread with older views resolves, reads and releases handles that live there', () => {
+    const heap = Heap.create({ size: 2 * MiB, maxSize: 32 * MiB });
+    const other = Heap.attach(heap.buffer);
+    const Cell = heap.defineStruct('Cell', { v: 'i32' });
+    other.defineStruct('Cell', { v: 'i32' });
+    other.scope(() => 0); // its root stack, inside the first 2 MiB
+    const ids = heap.scope(() => {
+      // Live data fills the low memory and makes the arena grow...
+      const filler = heap.allocArray(heap.defineArray('Filler', 'ref'), 600_000);
+      heap.persist(filler);
+      // ...so the second handle chunk (entries 1024…) lands past `other`'s views.
+      const out: number[] = [];
+      for (let i = 0; i < 1500; i++) {
+        const c = heap.alloc(Cell);
+        heap.setI32(c, Cell.v, i);
+        out.push(heap.persist(c).id);
+      }
+      return out;
+    });
+    expect(heap.stats().arenaBytes).toBeGreaterThan(2 * MiB);
+    const values = other.scope(() => ids.map((id) => other.getI32(other.handle(id).get(), Cell.v)));
+    expect(values).toEqual(ids.map((_, i) => i));
+    for (const id of ids.slice(1024)) other.handle(id).release();
+    heap.collect();
+    expect(heap.stats().allocatedObjects).toBe(1 + 1024);
+    expect(heap.verify().errors).toEqual([]);
+  });
+});
