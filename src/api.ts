@@ -717,6 +717,7 @@ export class Heap extends Thread {
           this.u32[this.ctl + W_FINAL_HEAD] = this.u32[w + H_NEXT]!;
           freeHandle(this, head - 1);
           Atomics.sub(this.u32, G_FINAL_PENDING, 1);
+          if (ref >>> 2 >= this.viewWords) this.syncViews();
           const fn = this.finalizers.get(this.u32[ref >>> 2]! & HDR_TYPE_MASK);
           try {
             if (fn !== undefined) fn(ref);
