@@ -53,14 +53,15 @@ export class Marker {
       const word = ref >>> 2;
       const tw = TYPE_TABLE_WORD + (u32[word]! & HDR_TYPE_MASK) * TYPE_WORDS;
       const kind = u32[tw + T_KIND]!;
+      // Children are pushed last field first, so the first is scanned first: a structure
+      // built depth-first (a parent, then its first child's subtree, …) is then marked in
+      // the order it lies in memory.
       if ((kind & 0xff) === TK_STRUCT) {
         const start = REFMAP_WORD + u32[tw + T_REF_START]!;
-        const end = start + u32[tw + T_REF_COUNT]!;
-        for (let r = start; r < end; r++) this.mark(u32[word + u32[r]!]!);
+        for (let r = start + u32[tw + T_REF_COUNT]! - 1; r >= start; r--) this.mark(u32[word + u32[r]!]!);
       } else if (((kind >>> 8) & 0xff) === EK_REF) {
         const first = word + 2;
-        const end = first + u32[word + ARRAY_LENGTH_WORD]!;
-        for (let e = first; e < end; e++) this.mark(u32[e]!);
+        for (let e = first + u32[word + ARRAY_LENGTH_WORD]! - 1; e >= first; e--) this.mark(u32[e]!);
       }
     }
   }
