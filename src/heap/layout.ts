@@ -141,7 +141,6 @@ export const PAUSE_RING_SIZE = 1024;
 //                      stopped at a safepoint (not per refill: a clock read there costs ~2%)
 //     7  W_THREAD_ID       threadId of the worker, for error messages
 //     8  W_ALLOC_OBJECTS   objects allocated (counted when TLABs retire), low 32 bits
-//     9  W_DEPTH           scope depth, for diagnostics
 //    10  W_FINAL_HEAD      finalization queue of this worker: handle index + 1
 //    11  W_ALLOC_OBJECTS_HI  high part of W_ALLOC_OBJECTS
 // 29‥31  W_NO_TLAB        a TLAB that is always empty (large structs point here)
@@ -156,7 +155,6 @@ export const W_ROOT_SPAN = 5;
 export const W_SAFEPOINT_MS = 6;
 export const W_THREAD_ID = 7;
 export const W_ALLOC_OBJECTS = 8;
-export const W_DEPTH = 9;
 export const W_FINAL_HEAD = 10;
 export const W_ALLOC_OBJECTS_HI = 11;
 export const W_NO_TLAB = 29;
