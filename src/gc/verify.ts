@@ -6,7 +6,8 @@
 //               agree with the page table.
 //   spans       block size, slot count and span length match the size class; no bit beyond
 //               the slot count; mark bits are clear outside marking; dirty ⊆ allocated;
-//               finalizable types live only in their finalizable classes.
+//               every object lies in a span of exactly its own size class, and finalizable
+//               types only in their finalizable classes.
 //   objects     every allocated object has a defined type, fits its block, and every ref
 //               field holds 0 or a valid ref (no live object points at a free slot).
 //   globals     magic, layout version, header size; committed pages within the maximum and
@@ -28,7 +29,8 @@ import {
   TYPE_WORDS, T_BYTES, T_KIND, T_REF_COUNT, T_REF_START, W_ROOT_BASE, W_ROOT_LIMIT, W_ROOT_TOP, W_STATE, W_TLAB,
   WS_DEAD, WS_PARKED, WS_RUNNING, WS_STOPPED, workerWord, W_ROOT_SPAN, SYS_ROOT_STACK, PI_OWNER_SHIFT,
 } from '../heap/layout.js';
-import { CLASS_BLOCK_BYTES, CLASS_SLOTS, CLASS_SPAN_PAGES, NUM_SIZE_CLASSES } from '../heap/sizeclasses.js';
+import { CLASS_BLOCK_BYTES, CLASS_SLOTS, CLASS_SPAN_PAGES, MAX_SMALL_BYTES, NUM_SIZE_CLASSES } from '../heap/sizeclasses.js';
+import { CLASS_OF_GRANULES } from '../heap/types.js';
 import { REF_OK, REF_PROBLEMS, classifyRef } from '../heap/check.js';
 import { handleCapacity, handleWord } from '../heap/handles.js';
 import type { Arena } from '../heap/arena.js';
@@ -235,7 +237,10 @@ function verifySmallSpan(
       const slot = (w << 5) + (31 - Math.clz32(bit));
       if (slot >= slots) continue;
       const ref = base + SPAN_HEADER_BYTES + slot * block;
-      verifyObject(u32, ref, block, typeCount, finalizableClass, refOk, fail);
+      const needs = verifyObject(u32, ref, block, typeCount, finalizableClass, refOk, fail);
+      if (needs > 0 && needs <= MAX_SMALL_BYTES && CLASS_OF_GRANULES[(needs + 7) >>> 3] !== sc) {
+        fail(`object ${hex(ref)} needs ${needs} bytes (class ${CLASS_OF_GRANULES[(needs + 7) >>> 3]}) but lies in a span of class ${sc}`);
+      }
       result.checkedObjects++;
     }
   }
@@ -254,13 +259,14 @@ function verifyLargeSpan(
   result.checkedObjects++;
 }
 
+/** Checks one object; returns the bytes it needs (0 when its type is unknown). */
 function verifyObject(
   u32: Uint32Array, ref: number, capacity: number, typeCount: number, finalizableClass: boolean | null,
   refOk: (ref: number, where: string) => void, fail: (m: string) => void,
-): void {
+): number {
   const word = ref >>> 2;
   const id = u32[word]! & HDR_TYPE_MASK;
-  if (id === 0 || id > typeCount) { fail(`object ${hex(ref)} has header ${hex(u32[word]!)}: type id ${id} is not defined`); return; }
+  if (id === 0 || id > typeCount) { fail(`object ${hex(ref)} has header ${hex(u32[word]!)}: type id ${id} is not defined`); return 0; }
   const tw = TYPE_TABLE_WORD + id * TYPE_WORDS;
   const kind = u32[tw + T_KIND]!;
   if (finalizableClass !== null && (((kind >>> 16) & TF_FINALIZE) !== 0) !== finalizableClass) {
@@ -271,12 +277,13 @@ function verifyObject(
     const start = REFMAP_WORD + u32[tw + T_REF_START]!;
     const n = u32[tw + T_REF_COUNT]!;
     for (let r = 0; r < n; r++) refOk(u32[word + u32[start + r]!]!, `field at byte ${u32[start + r]! << 2} of object ${hex(ref)} (type ${id})`);
-  } else {
-    const len = u32[word + ARRAY_LENGTH_WORD]!;
-    const bytes = ARRAY_HEADER_BYTES + len * u32[tw + T_BYTES]!;
-    if (bytes > capacity) { fail(`array ${hex(ref)} of type ${id}: length ${len} needs ${bytes} bytes, its block has ${capacity}`); return; }
-    if (((kind >>> 8) & 0xff) === EK_REF) {
-      for (let e = 0; e < len; e++) refOk(u32[word + 2 + e]!, `element ${e} of array ${hex(ref)} (type ${id})`);
-    }
+    return u32[tw + T_BYTES]!;
   }
+  const len = u32[word + ARRAY_LENGTH_WORD]!;
+  const bytes = ARRAY_HEADER_BYTES + len * u32[tw + T_BYTES]!;
+  if (bytes > capacity) { fail(`array ${hex(ref)} of type ${id}: length ${len} needs ${bytes} bytes, its block has ${capacity}`); return 0; }
+  if (((kind >>> 8) & 0xff) === EK_REF) {
+    for (let e = 0; e < len; e++) refOk(u32[word + 2 + e]!, `element ${e} of array ${hex(ref)} (type ${id})`);
+  }
+  return bytes;
 }

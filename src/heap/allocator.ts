@@ -18,7 +18,7 @@
 import type { Thread } from './thread.js';
 import { NEED_LARGE, NEED_SMALL, NEED_SYSTEM } from './thread.js';
 import {
-  G_ALLOC_KIB, G_CENTRAL, G_GC_OWNER, PAGE_BYTES, PAGE_LOG, PAGE_WORDS, PI_ORPHAN, PI_OWNER_SHIFT,
+  G_ALLOC_KIB, G_CENTRAL, G_GC_OWNER, G_GC_STARTED, PAGE_BYTES, PAGE_LOG, PAGE_WORDS, PI_ORPHAN, PI_OWNER_SHIFT,
   PK_LARGE_HEAD, PK_SMALL_HEAD, PK_SYSTEM_HEAD, PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_BYTES, SPAN_HEADER_WORDS, S_ALLOC,
   S_BLOCK_BYTES, S_LIVE, S_NEXT, S_PAGES, S_SCAN, S_SLOTS, TLAB_CURSOR, TLAB_LIMIT, TLAB_START,
   TLAB_WORDS, W_ALLOC_OBJECTS, W_ALLOC_OBJECTS_HI, W_TLAB, PAGE_TABLE_WORD,
@@ -205,11 +205,59 @@ export function refillTlab(t: Thread, allocClass: number): void {
     if (partial === 0) break;
     if (takeRun(t, tl, partial)) return;
   }
-  const sizeClass = allocClass % NUM_SIZE_CLASSES;
-  // claimSpan writes the span's header. A collection inside claimPages retired this TLAB
-  // again; it is empty either way.
-  const base = claimPages(t, CLASS_SPAN_PAGES[sizeClass]!, PK_SMALL_HEAD, allocClass, NEED_SMALL);
-  takeRun(t, tl, base);
+  // A collection inside freshSmallSpan retired this TLAB again; it is empty either way.
+  takeRun(t, tl, freshSmallSpan(t, allocClass));
+}
+
+/** Forgets this thread's spares if a collection has begun since they were claimed. */
+function dropStaleSpares(t: Thread): void {
+  const started = Atomics.load(t.i32, G_GC_STARTED);
+  if (t.sparesGc !== started) {
+    t.spareSpans.length = 0;
+    t.sparesGc = started;
+  }
+}
+
+/** Pages of fresh small spans a thread claims under one acquisition of the heap lock. */
+const CLAIM_BATCH_PAGES = 8;
+
+/**
+ * A fresh span of `allocClass`, from this thread's spares or from the pool. Spans are
+ * claimed CLAIM_BATCH_PAGES at a time, so that two workers allocating at once take the heap
+ * lock (and the bitmap and page-table lines under it) a few times less often. Spares need
+ * no bookkeeping at a collection: they are empty spans, which the sweep frees, so a thread
+ * drops its spares once G_GC_STARTED has moved.
+ */
+function freshSmallSpan(t: Thread, allocClass: number): number {
+  dropStaleSpares(t);
+  const spares = t.spareSpans[allocClass];
+  if (spares !== undefined && spares.length > 0) return spares.pop()!;
+
+  const pages = CLASS_SPAN_PAGES[allocClass % NUM_SIZE_CLASSES]!;
+  const batch = Math.max(1, Math.floor(CLAIM_BATCH_PAGES / pages));
+  for (let attempt = 0; ; attempt++) {
+    const claimed: number[] = [];
+    acquireLock(t.i32, t.lockId, t.canBlock);
+    try {
+      for (let i = 0; i < batch; i++) {
+        const base = claimSpan(t.arena, pages, PK_SMALL_HEAD, allocClass, t.slot);
+        if (base === 0) break;
+        claimed.push(base);
+      }
+    } finally {
+      releaseLock(t.i32, t.lockId);
+    }
+    if (claimed.length > 0) {
+      const last = claimed[claimed.length - 1]!;
+      if ((last >>> 2) + pages * PAGE_WORDS > t.viewWords) t.syncViews();
+      // Claimed lowest address first; kept so that pop() hands out the next lowest.
+      t.spareSpans[allocClass] = claimed.slice(1).reverse();
+      return claimed[0]!;
+    }
+    t.onPoolEmpty(pages, attempt, NEED_SMALL);
+    // A collection there freed every spare this thread held, of every class.
+    dropStaleSpares(t);
+  }
 }
 
 /**

@@ -45,6 +45,10 @@ export abstract class Thread {
   rootLimit = 0;
   /** Bytes handed to TLABs and not yet added to the shared pacing counter. */
   pendingAllocBytes = 0;
+  /** Fresh spans claimed ahead, per allocation class, lowest address last (allocator.ts). */
+  readonly spareSpans: number[][] = [];
+  /** G_GC_STARTED when the spares were claimed: a collection since then has freed them. */
+  sparesGc = -1;
 
   constructor(arena: Arena, slot: number) {
     this.arena = arena;
