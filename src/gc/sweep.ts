@@ -15,7 +15,7 @@
 import {
   G_CENTRAL, HDR_FINALIZED, HDR_TYPE_MASK, MAX_WORKERS, NUM_ALLOC_CLASSES, PAGE_LOG, PAGE_TABLE_WORD, PI_CLASS_MASK,
   PI_CLASS_SHIFT, PI_KIND_MASK, PI_ORPHAN, PI_OWNER_SHIFT, PK_FREE, PK_HEADER, PK_LARGE_HEAD, PK_SMALL_HEAD,
-  PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_BYTES, S_ALLOC, S_BLOCK_BYTES, S_DIRTY, S_LIVE, S_MARK, S_NEXT, S_PAGES,
+  PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_BYTES, S_ALLOC, S_BLOCK_BYTES, S_DIRTY, S_MARK, S_NEXT, S_PAGES,
   S_SCAN, S_SLOTS, TF_FINALIZE, TYPE_TABLE_WORD, TYPE_WORDS, T_KIND, BITMAP_WORDS, ZAP_WORD, NO_OWNER, SYS_ROOT_STACK,
 } from '../heap/layout.js';
 import { NUM_SIZE_CLASSES } from '../heap/sizeclasses.js';
@@ -108,7 +108,6 @@ export function sweepSpans(arena: Arena, committedPages: number, deadWorkers: Ui
       result.freedBytes += freed * block;
       result.liveObjects += live;
       result.liveBytes += live * block;
-      u32[bw + S_LIVE] = live;
       u32[bw + S_SCAN] = 0;
       u32[bw + S_NEXT] = 0;
       if (live === 0) {

@@ -20,8 +20,8 @@ import { NEED_LARGE, NEED_SMALL, NEED_SYSTEM } from './thread.js';
 import {
   G_ALLOC_KIB, G_CENTRAL, G_GC_OWNER, G_GC_STARTED, PAGE_BYTES, PAGE_LOG, PAGE_WORDS, PI_ORPHAN, PI_OWNER_SHIFT,
   PK_LARGE_HEAD, PK_SMALL_HEAD, PK_SYSTEM_HEAD, PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_BYTES, SPAN_HEADER_WORDS, S_ALLOC,
-  S_BLOCK_BYTES, S_LIVE, S_NEXT, S_PAGES, S_SCAN, S_SLOTS, TLAB_CURSOR, TLAB_LIMIT, TLAB_START,
-  TLAB_WORDS, W_ALLOC_OBJECTS, W_ALLOC_OBJECTS_HI, W_TLAB, PAGE_TABLE_WORD,
+  S_BLOCK_BYTES, S_NEXT, S_PAGES, S_SCAN, S_SLOTS, TLAB_CURSOR, TLAB_LIMIT, TLAB_START,
+  TLAB_WORDS, W_TLAB, PAGE_TABLE_WORD,
 } from './layout.js';
 import { CLASS_SPAN_PAGES, NUM_SIZE_CLASSES } from './sizeclasses.js';
 import { claimSpan, zeroWords } from './pagepool.js';
@@ -58,36 +58,26 @@ export function slotOf(u32: Uint32Array, base: number, addr: number): number {
 /**
  * Retires the TLAB at word `tl`: sets the allocated bits of its objects and empties it.
  * Run by the owner on refill, and by the collector for stopped, parked and dead workers.
- * Returns the objects it held.
  */
-export function retireTlab(u32: Uint32Array, tl: number, ctl: number): number {
+export function retireTlab(u32: Uint32Array, tl: number): void {
   const start = u32[tl + TLAB_START]!;
   const cursor = u32[tl + TLAB_CURSOR]!;
-  let n = 0;
   if (cursor > start) {
     // Bits first, then the TLAB words: a concurrent checked reader (check.ts) that misses
     // the object in the TLAB finds its bit on a second look.
     const base = u32[PAGE_TABLE_WORD + (start >>> PAGE_LOG) * PT_WORDS + PT_SPAN]!;
-    const from = slotOf(u32, base, start);
-    const to = slotOf(u32, base, cursor);
-    setBitRange(u32, (base >>> 2) + S_ALLOC, from, to);
-    n = to - from;
+    setBitRange(u32, (base >>> 2) + S_ALLOC, slotOf(u32, base, start), slotOf(u32, base, cursor));
   }
   u32[tl + TLAB_CURSOR] = 0;
   u32[tl + TLAB_LIMIT] = 0;
   u32[tl + TLAB_START] = 0;
-  if (n === 0) return 0;
-  const lo = u32[ctl + W_ALLOC_OBJECTS]! + n;
-  if (lo >= 2 ** 32) u32[ctl + W_ALLOC_OBJECTS_HI] = u32[ctl + W_ALLOC_OBJECTS_HI]! + 1;
-  u32[ctl + W_ALLOC_OBJECTS] = lo >>> 0;
-  return n;
 }
 
 /** Retires every TLAB of the worker whose control block starts at `ctl`. */
 export function retireAllTlabs(u32: Uint32Array, ctl: number): void {
   for (let c = 0; c < NUM_SIZE_CLASSES * 2; c++) {
     const tl = ctl + W_TLAB + c * TLAB_WORDS;
-    if (u32[tl + TLAB_LIMIT] !== 0) retireTlab(u32, tl, ctl);
+    if (u32[tl + TLAB_LIMIT] !== 0) retireTlab(u32, tl);
   }
 }
 
@@ -169,19 +159,27 @@ function adoptSpan(u32: Uint32Array, base: number, slot: number): void {
   }
 }
 
-/** Claims `pages` fresh pages as a span of `kind`, asking the pacer until it can. */
-export function claimPages(t: Thread, pages: number, kind: number, allocClass: number, reason: number): number {
+/**
+ * Claims up to `count` spans of `pages` fresh pages each, of `kind`, under one acquisition
+ * of the heap lock, asking the pacer (which may collect or grow) until at least one comes.
+ * Returns them lowest address first, with this thread's views covering them.
+ */
+function claimSpans(t: Thread, pages: number, kind: number, allocClass: number, count: number, reason: number): number[] {
   for (let attempt = 0; ; attempt++) {
+    const claimed: number[] = [];
     acquireLock(t.i32, t.lockId, t.canBlock);
-    let base: number;
     try {
-      base = claimSpan(t.arena, pages, kind, allocClass, t.slot);
+      for (let i = 0; i < count; i++) {
+        const base = claimSpan(t.arena, pages, kind, allocClass, t.slot);
+        if (base === 0) break;
+        claimed.push(base);
+      }
     } finally {
       releaseLock(t.i32, t.lockId);
     }
-    if (base !== 0) {
-      if ((base >>> 2) + pages * (PAGE_BYTES >>> 2) > t.viewWords) t.syncViews();
-      return base;
+    if (claimed.length > 0) {
+      if ((claimed[claimed.length - 1]! >>> 2) + pages * PAGE_WORDS > t.viewWords) t.syncViews();
+      return claimed;
     }
     t.onPoolEmpty(pages, attempt, reason);
   }
@@ -195,7 +193,7 @@ export function refillTlab(t: Thread, allocClass: number): void {
   if (Atomics.load(t.i32, G_GC_OWNER) !== 0) t.safepointSlow();
   const tl = t.ctl + W_TLAB + allocClass * TLAB_WORDS;
   const prevStart = t.u32[tl + TLAB_START]!;
-  retireTlab(t.u32, tl, t.ctl);
+  retireTlab(t.u32, tl);
   if (prevStart !== 0) {
     const base = t.u32[PAGE_TABLE_WORD + (prevStart >>> PAGE_LOG) * PT_WORDS + PT_SPAN]!;
     if (takeRun(t, tl, base)) return;
@@ -232,49 +230,30 @@ function freshSmallSpan(t: Thread, allocClass: number): number {
   dropStaleSpares(t);
   const spares = t.spareSpans[allocClass];
   if (spares !== undefined && spares.length > 0) return spares.pop()!;
-
   const pages = CLASS_SPAN_PAGES[allocClass % NUM_SIZE_CLASSES]!;
-  const batch = Math.max(1, Math.floor(CLAIM_BATCH_PAGES / pages));
-  for (let attempt = 0; ; attempt++) {
-    const claimed: number[] = [];
-    acquireLock(t.i32, t.lockId, t.canBlock);
-    try {
-      for (let i = 0; i < batch; i++) {
-        const base = claimSpan(t.arena, pages, PK_SMALL_HEAD, allocClass, t.slot);
-        if (base === 0) break;
-        claimed.push(base);
-      }
-    } finally {
-      releaseLock(t.i32, t.lockId);
-    }
-    if (claimed.length > 0) {
-      const last = claimed[claimed.length - 1]!;
-      if ((last >>> 2) + pages * PAGE_WORDS > t.viewWords) t.syncViews();
-      // Claimed lowest address first; kept so that pop() hands out the next lowest.
-      t.spareSpans[allocClass] = claimed.slice(1).reverse();
-      return claimed[0]!;
-    }
-    t.onPoolEmpty(pages, attempt, NEED_SMALL);
-    // A collection there freed every spare this thread held, of every class.
-    dropStaleSpares(t);
-  }
+  const claimed = claimSpans(t, pages, PK_SMALL_HEAD, allocClass, Math.max(1, Math.floor(CLAIM_BATCH_PAGES / pages)), NEED_SMALL);
+  // A collection inside the claim freed every spare this thread held, of every class.
+  dropStaleSpares(t);
+  // Claimed lowest address first; kept so that pop() hands out the next lowest.
+  t.spareSpans[allocClass] = claimed.slice(1).reverse();
+  return claimed[0]!;
 }
 
 /**
- * Allocates a large object of `bytes` (header included) in a span of its own. The header
- * word(s) are written by `header`/`lengthWord` before the allocated bit is set.
+ * Allocates a large object of `bytes` (header included) in a span of its own. Its header
+ * word (and an array's length word) are written before its allocated bit is set, so a
+ * thread killed in between leaves a span the sweep frees.
  */
 export function allocLarge(t: Thread, bytes: number, header: number, length: number, isArray: boolean): number {
   if (Atomics.load(t.i32, G_GC_OWNER) !== 0) t.safepointSlow();
   const pages = Math.ceil((SPAN_HEADER_BYTES + bytes) / PAGE_BYTES);
-  const base = claimPages(t, pages, PK_LARGE_HEAD, 0, NEED_LARGE);
+  const base = claimSpans(t, pages, PK_LARGE_HEAD, 0, 1, NEED_LARGE)[0]!;
   const u32 = t.u32;
   const bw = base >>> 2;
   u32[bw + S_BLOCK_BYTES] = bytes;
   const ref = base + SPAN_HEADER_BYTES;
   u32[ref >>> 2] = header;
   if (isArray) u32[(ref >>> 2) + 1] = length;
-  u32[bw + S_LIVE] = 1;
   Atomics.store(u32, bw + S_ALLOC, 1);
   countAlloc(t, pages * PAGE_BYTES);
   return ref;
@@ -283,7 +262,7 @@ export function allocLarge(t: Thread, bytes: number, header: number, length: num
 /** A span for the runtime's own use (SYS_ROOT_STACK or SYS_HANDLE_CHUNK); never traced. */
 export function allocSystemSpan(t: Thread, bytes: number, systemClass: number): number {
   const pages = Math.ceil((SPAN_HEADER_BYTES + bytes) / PAGE_BYTES);
-  const base = claimPages(t, pages, PK_SYSTEM_HEAD, systemClass, NEED_SYSTEM);
+  const base = claimSpans(t, pages, PK_SYSTEM_HEAD, systemClass, 1, NEED_SYSTEM)[0]!;
   t.u32[(base >>> 2) + S_BLOCK_BYTES] = bytes;
   return base;
 }

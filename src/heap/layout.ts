@@ -140,9 +140,7 @@ export const PAUSE_RING_SIZE = 1024;
 //     6  W_SAFEPOINT_MS    ms since G_TIME_ORIGIN when it last entered its outermost scope or
 //                      stopped at a safepoint (not per refill: a clock read there costs ~2%)
 //     7  W_THREAD_ID       threadId of the worker, for error messages
-//     8  W_ALLOC_OBJECTS   objects allocated (counted when TLABs retire), low 32 bits
 //    10  W_FINAL_HEAD      finalization queue of this worker: handle index + 1
-//    11  W_ALLOC_OBJECTS_HI  high part of W_ALLOC_OBJECTS
 // 29‥31  W_NO_TLAB        a TLAB that is always empty (large structs point here)
 //    32‥  W_TLAB           per allocation class: [cursor, limit, start] byte addresses
 // ---------------------------------------------------------------------------------------
@@ -154,9 +152,7 @@ export const W_ROOT_LIMIT = 4;
 export const W_ROOT_SPAN = 5;
 export const W_SAFEPOINT_MS = 6;
 export const W_THREAD_ID = 7;
-export const W_ALLOC_OBJECTS = 8;
 export const W_FINAL_HEAD = 10;
-export const W_ALLOC_OBJECTS_HI = 11;
 export const W_NO_TLAB = 29;
 export const W_TLAB = 32;
 export const TLAB_WORDS = 3;
@@ -249,7 +245,7 @@ export const ARRAY_LENGTH_WORD = 1;
 //     1  S_SLOTS       slots in the span (large: 1)
 //     2  S_NEXT        next span in a central list (byte address; 0 ends it)
 //     3  S_SCAN        next slot a free-run search starts from
-//     4  S_LIVE        allocated slots after the last sweep
+//     4  (unused)
 //     5  S_INV_F32     f32: 1 / S_BLOCK_BYTES, slightly rounded up (slot index without division)
 //     6  S_AGE         minor collections survived (generations)
 //     7  S_PAGES       pages in the span
@@ -264,7 +260,6 @@ export const S_BLOCK_BYTES = 0;
 export const S_SLOTS = 1;
 export const S_NEXT = 2;
 export const S_SCAN = 3;
-export const S_LIVE = 4;
 export const S_INV_F32 = 5;
 export const S_AGE = 6;
 export const S_PAGES = 7;

@@ -173,7 +173,7 @@ describe('span header', () => {
   it('is 128 bytes and holds the scalars and all three bitmaps', () => {
     expect(L.SPAN_HEADER_BYTES).toBe(128);
     expect(L.SPAN_HEADER_WORDS * 4).toBe(L.SPAN_HEADER_BYTES);
-    const scalars = [L.S_BLOCK_BYTES, L.S_SLOTS, L.S_NEXT, L.S_SCAN, L.S_LIVE, L.S_INV_F32, L.S_AGE, L.S_PAGES];
+    const scalars = [L.S_BLOCK_BYTES, L.S_SLOTS, L.S_NEXT, L.S_SCAN, L.S_INV_F32, L.S_AGE, L.S_PAGES];
     expect(new Set(scalars).size).toBe(scalars.length);
     for (const w of scalars) expect(w).toBeLessThan(L.S_MARK);
     expect(L.S_DIRTY + L.BITMAP_WORDS).toBeLessThanOrEqual(L.SPAN_HEADER_WORDS);
