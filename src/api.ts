@@ -9,11 +9,11 @@
 import { Arena } from './heap/arena.js';
 import {
   ARRAY_HEADER_BYTES, ARRAY_LENGTH_WORD, EK_F64, EK_I32, EK_REF, EK_U8, G_ALLOC_KIB, G_CHECKED,
-  G_COMMITTED_PAGES, G_EPOCH, G_FINAL_PENDING, G_FREE_PAGES, G_GC_FLAGS, G_GC_OWNER, G_GC_STARTED, G_HEADER_BYTES,
+  G_COMMITTED_PAGES, G_EPOCH, G_EVENT_SEQ, G_FINAL_PENDING, G_FREE_PAGES, G_GC_FLAGS, G_GC_OWNER, G_GC_STARTED, G_HEADER_BYTES,
   G_INITIAL_PAGES, G_LIVE_KIB, G_MAGIC, G_MAJOR_COUNT, G_MAX_PAGES, G_MINOR_COUNT, G_POOL_HINT, G_SAFEPOINT_MS,
   G_TIME_ORIGIN_F64, G_VERSION, GC_FLAG_VERIFY, GC_FLAG_ZAP, GC_KIND_MAJOR, GC_KIND_MINOR, H_NEXT,
   H_REF, HDR_TYPE_MASK, HK_STRONG, HK_WEAK, LAYOUT_VERSION, MAGIC, MAX_ARENA_BYTES, MAX_WORKERS, MIN_ARENA_BYTES,
-  PAGE_BYTES, PAGE_LOG, PAGE_TABLE_WORD, PI_KIND_MASK, PI_OLD, PK_FREE, PK_HEADER, PK_SMALL_HEAD, PK_SMALL_TAIL,
+  PAGE_BYTES, PAGE_LOG, PAGE_TABLE_WORD, PI_KIND_MASK, PI_OLD, PK_HEADER, PK_SMALL_HEAD, PK_SMALL_TAIL,
   PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_BYTES, S_BLOCK_BYTES, S_DIRTY, TK_ARRAY, TK_STRUCT, TLAB_CURSOR,
   TLAB_LIMIT, TLAB_WORDS, W_FINAL_HEAD, W_GEN, W_ROOT_BASE, W_ROOT_LIMIT, W_ROOT_SPAN, W_ROOT_TOP, W_SAFEPOINT_MS, W_STATE, W_THREAD_ID, W_TLAB, WS_RUNNING,
   arenaLayout, workerWord,
@@ -27,7 +27,7 @@ import {
 import { allocLarge, refillTlab, retireAllTlabs } from './heap/allocator.js';
 import { createRootStack, growRootStack } from './heap/roots.js';
 import { allocHandle, freeHandle, handleEntry, handleId, resolveHandle } from './heap/handles.js';
-import { PI_CLEAN, growArena } from './heap/pagepool.js';
+import { growArena } from './heap/pagepool.js';
 import { REF_FREE_PAGE, REF_FREE_SLOT, REF_OK, REF_OUTSIDE, REF_PROBLEMS, classifyRef } from './heap/check.js';
 import { acquireLock, releaseLock } from './safepoint/lock.js';
 import {
@@ -121,7 +121,7 @@ export class Heap extends Thread {
     u32[G_MAGIC] = MAGIC;
     u32[G_VERSION] = LAYOUT_VERSION;
     u32[G_HEADER_BYTES] = layout.headerBytes;
-    u32[G_COMMITTED_PAGES] = initialPages;
+    u32[G_COMMITTED_PAGES] = layout.headerPages; // growArena below adds the rest as free pages
     u32[G_MAX_PAGES] = maxPages;
     u32[G_INITIAL_PAGES] = initialPages;
     u32[G_CHECKED] = o.checked ? 1 : 0;
@@ -129,13 +129,9 @@ export class Heap extends Thread {
     u32[G_GC_FLAGS] = (o.verifyEachGC ? GC_FLAG_VERIFY : 0) | (o.zapFreed ? GC_FLAG_ZAP : 0);
     new Float64Array(buffer, 0, 64)[G_TIME_ORIGIN_F64] = Date.now();
     for (let p = 0; p < layout.headerPages; p++) u32[layout.pageTableWord + p * PT_WORDS + PT_INFO] = PK_HEADER;
-    for (let p = layout.headerPages; p < initialPages; p++) {
-      u32[layout.pageTableWord + p * PT_WORDS + PT_INFO] = PK_FREE | PI_CLEAN;
-      u32[layout.freeBitmapWord + (p >>> 5)] = u32[layout.freeBitmapWord + (p >>> 5)]! | (1 << (p & 31));
-    }
-    u32[G_FREE_PAGES] = initialPages - layout.headerPages;
     u32[G_POOL_HINT] = layout.headerPages >>> 5;
     const arena = new Arena(buffer);
+    growArena(arena, initialPages);
     const slot = claimFreeSlot(arena.i32, 0);
     return Heap.open(arena, slot, Atomics.load(arena.i32, workerWord(slot) + W_GEN));
   }
@@ -743,8 +739,11 @@ export class Heap extends Thread {
         return event;
       }
       this.waitForOtherCollector();
+      // The event words are written by whichever thread holds the next pause: they are read
+      // whole only if no pause is on and the sequence number did not move meanwhile.
       const event = readEvent(this.u32);
-      if (event.seq > startedBefore) {
+      const settled = Atomics.load(this.i32, G_GC_OWNER) === 0 && Atomics.load(this.u32, G_EVENT_SEQ) === event.seq;
+      if (settled && event.seq > startedBefore) {
         this.runFinalizers();
         return event;
       }

@@ -64,8 +64,11 @@ function inOwnersTlab(u32: Uint32Array, info: number, ref: number): boolean {
   if (owner >= MAX_WORKERS) return false;
   const cls = (info >>> PI_CLASS_SHIFT) & PI_CLASS_MASK;
   const tl = workerWord(owner) + W_TLAB + cls * TLAB_WORDS;
+  // The owner may move its TLAB meanwhile: a cursor is paired with the start read before it
+  // only if the start has not changed after it.
   const start = u32[tl + TLAB_START]!;
-  return start !== 0 && ref >= start && ref < u32[tl + TLAB_CURSOR]!;
+  const cursor = u32[tl + TLAB_CURSOR]!;
+  return start !== 0 && Atomics.load(u32, tl + TLAB_START) === start && ref >= start && ref < cursor;
 }
 
 export function typeIdAt(u32: Uint32Array, ref: number): number {
