@@ -247,7 +247,7 @@ export const ARRAY_LENGTH_WORD = 1;
 //     3  S_SCAN        next slot a free-run search starts from
 //     4  (unused)
 //     5  S_INV_F32     f32: 1 / S_BLOCK_BYTES, slightly rounded up (slot index without division)
-//     6  S_AGE         minor collections survived (generations)
+//     6  S_AGE         reserved for generations (minor collections survived); unused yet
 //     7  S_PAGES       pages in the span
 //  8‥15  S_MARK        mark bitmap, one bit per slot
 // 16‥23  S_ALLOC       allocated bitmap
