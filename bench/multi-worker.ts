@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { Heap } from '../src/index.js';
-import type { MutatorApi } from '../src/cli/protocol.js';
+import type { MutatorApi } from '../src/stress/protocol.js';
 
 const { values } = parseArgs({ options: { depth: { type: 'string' }, runs: { type: 'string' }, json: { type: 'boolean' } } });
 const maxDepth = Number(values.depth ?? 18);

@@ -8,41 +8,39 @@
 
 import { Arena } from './heap/arena.js';
 import {
-  ARRAY_HEADER_BYTES, ARRAY_LENGTH_WORD, EK_F64, EK_I32, EK_REF, EK_U8, G_ALLOC_KIB, G_CHECKED,
-  G_COMMITTED_PAGES, G_EPOCH, G_EVENT_SEQ, G_FINAL_PENDING, G_FREE_PAGES, G_GC_FLAGS, G_GC_OWNER, G_GC_STARTED, G_HEADER_BYTES,
-  G_INITIAL_PAGES, G_LIVE_KIB, G_MAGIC, G_MAJOR_COUNT, G_MAX_PAGES, G_MINOR_COUNT, G_POOL_HINT, G_SAFEPOINT_MS,
-  G_TIME_ORIGIN_F64, G_VERSION, GC_FLAG_VERIFY, GC_FLAG_ZAP, GC_KIND_MAJOR, GC_KIND_MINOR, H_NEXT,
-  H_REF, HDR_TYPE_MASK, HK_STRONG, HK_WEAK, LAYOUT_VERSION, MAGIC, MAX_ARENA_BYTES, MAX_WORKERS, MIN_ARENA_BYTES,
-  PAGE_BYTES, PAGE_LOG, PAGE_TABLE_WORD, PI_KIND_MASK, PI_OLD, PK_HEADER, PK_SMALL_HEAD, PK_SMALL_TAIL,
-  PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_BYTES, S_BLOCK_BYTES, S_DIRTY, TK_ARRAY, TK_STRUCT, TLAB_CURSOR,
-  TLAB_LIMIT, TLAB_WORDS, W_FINAL_HEAD, W_GEN, W_ROOT_BASE, W_ROOT_LIMIT, W_ROOT_SPAN, W_ROOT_TOP, W_SAFEPOINT_MS, W_STATE, W_THREAD_ID, W_TLAB, WS_RUNNING,
-  arenaLayout, workerWord,
+  ARRAY_HEADER_BYTES, ARRAY_LENGTH_WORD, EK_F64, EK_I32, EK_REF, EK_U8, G_CHECKED, G_COMMITTED_PAGES, G_GC_FLAGS,
+  G_GC_OWNER, G_HEADER_BYTES, G_INITIAL_PAGES, G_MAGIC, G_MAX_PAGES, G_POOL_HINT, G_SAFEPOINT_MS, G_TIME_ORIGIN_F64,
+  G_VERSION, GC_FLAG_VERIFY, GC_FLAG_ZAP, GC_KIND_MAJOR, H_REF, HANDLE_CHUNK_BYTES, HDR_TYPE_MASK, HK_STRONG, HK_WEAK,
+  LAYOUT_VERSION, MAGIC, MAX_ARENA_BYTES, MAX_WORKERS, MIN_ARENA_BYTES, PAGE_BYTES, PAGE_LOG, PAGE_TABLE_WORD,
+  PI_OLD, PK_HEADER, PT_INFO, PT_WORDS, TK_ARRAY, TK_STRUCT, TLAB_CURSOR, TLAB_LIMIT, TLAB_WORDS, W_GEN,
+  W_ROOT_BASE, W_ROOT_LIMIT, W_ROOT_SPAN, W_ROOT_SPARE, W_ROOT_TOP, W_SAFEPOINT_MS, W_STATE, W_THREAD_ID, W_TLAB,
+  WS_RUNNING, arenaLayout, workerWord,
 } from './heap/layout.js';
-import { MAX_SMALL_BYTES } from './heap/sizeclasses.js';
-import { Thread, NEED_SYSTEM } from './heap/thread.js';
+import { CLASS_SPAN_PAGES, MAX_SMALL_BYTES, NUM_SIZE_CLASSES } from './heap/sizeclasses.js';
+import { NEED_LARGE, NEED_SMALL, NEED_SYSTEM, Thread } from './heap/thread.js';
 import {
   CLASS_OF_GRANULES, CLASS_OF_GRANULES_BLOCK, HeapType, arrayLayout, defineInArena, structLayout,
   type ArrayType, type ElementKind, type FieldKind, type StructType, type TypeOptions,
 } from './heap/types.js';
-import { allocLarge, refillTlab, retireAllTlabs } from './heap/allocator.js';
-import { createRootStack, growRootStack } from './heap/roots.js';
+import { allocLarge, largeSpanPages, refillTlab } from './heap/allocator.js';
+import { popRootChunks, pushRootChunk } from './heap/roots.js';
 import { allocHandle, freeHandle, handleEntry, handleId, resolveHandle } from './heap/handles.js';
 import { growArena } from './heap/pagepool.js';
 import { REF_FREE_PAGE, REF_FREE_SLOT, REF_OK, REF_OUTSIDE, REF_PROBLEMS, classifyRef } from './heap/check.js';
-import { acquireLock, releaseLock } from './safepoint/lock.js';
-import {
-  claimFreeSlot, declareDead, park, publishParked, stopAtSafepoint, unpark, waitForPauseEnd,
-} from './safepoint/registry.js';
-import { requestPause, resumeTheWorld, stopTheWorld } from './safepoint/rendezvous.js';
+import { acquireLock, releaseLock } from './heap/lock.js';
+import { SpanWalker } from './heap/spans.js';
+import { claimFreeSlot, declareDead, park, publishParked, unpark } from './safepoint/registry.js';
 import { platform, type HeapInit } from './safepoint/platform.js';
 import type { Worker as NodeWorker } from 'node:worker_threads';
-import { collectInPause, readEvent, type GcEvent, type GcKind } from './gc/collector.js';
-import { Marker } from './gc/mark.js';
-import { verifyHeap, type VerifyResult } from './gc/verify.js';
+import type { GcEvent, GcKind } from './gc/collector.js';
+import { PauseDriver } from './gc/pause.js';
+import { onPoolEmpty } from './gc/pacer.js';
+import { barrierSlow } from './gc/barrier.js';
+import { Finalizers } from './gc/finalize.js';
+import type { VerifyResult } from './gc/verify.js';
 import { heapStats, type HeapStats } from './gc/stats.js';
 import {
-  HeapCorruptionError, HeapOutOfMemoryError, HeapUsageError, InvalidRefError, ScopeError, StaleRefError,
-  TypeDefinitionError,
+  HeapUsageError, InvalidRefError, ScopeError, StaleRefError, TypeDefinitionError,
 } from './errors.js';
 
 export interface HeapOptions {
@@ -92,16 +90,17 @@ export type SpawnOptions = Record<string, unknown> & { workerData?: Record<strin
 const PAGE_INFO_WORD = PAGE_TABLE_WORD + PT_INFO;
 
 export class Heap extends Thread {
-  private readonly marker = new Marker();
-  private readonly gcListeners: ((event: GcEvent) => void)[] = [];
-  private readonly finalizers = new Map<number, (ref: number) => void>();
+  /** This thread's way into pauses: collect, verify, safepoints (src/gc/pause.ts). */
+  private readonly pauses: PauseDriver;
+  private readonly finalizers: Finalizers;
+  private readonly statsWalker = new SpanWalker();
   private readonly weakCleanup = new FinalizationRegistry<number>((id) => this.releaseWeakQuietly(id));
-  private inPause = false;
-  private runningFinalizers = false;
   private detached = false;
 
   private constructor(arena: Arena, slot: number) {
     super(arena, slot);
+    this.pauses = new PauseDriver(this);
+    this.finalizers = new Finalizers(this);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -166,6 +165,7 @@ export class Heap extends Thread {
     heap.u32[ctl + W_ROOT_BASE] = 0;
     heap.u32[ctl + W_ROOT_TOP] = 0;
     heap.u32[ctl + W_ROOT_LIMIT] = 0;
+    heap.u32[ctl + W_ROOT_SPARE] = 0;
     publishParked(arena.i32, slot, gen);
     return heap;
   }
@@ -250,27 +250,26 @@ export class Heap extends Thread {
     const ctl = this.ctl;
     if (this.depth === 0) {
       this.assertAttached();
-      unpark(this);
+      unpark(this.pauses);
     } else if (Atomics.load(this.i32, G_GC_OWNER) !== 0) {
-      this.safepointSlow();
+      this.pauses.safepointSlow();
     }
     const parentFrame = this.frame;
-    let frame = -1; // stays -1 if making room on the root stack fails
+    let frame = 0; // stays 0 if making room on the root stack fails
+    let chunk = 0;
     this.depth++;
     try {
       // Inside the try: a root stack that cannot be made or grown (HeapOutOfMemoryError)
       // must still leave this thread parked.
       if (this.depth === 1) {
-        if (this.rootBase === 0) createRootStack(this);
-        this.rootLimit = this.rootEnd;
+        if (this.u32[ctl + W_ROOT_SPAN] === 0) this.growRoots();
+        this.rootLimit = this.u32[ctl + W_ROOT_LIMIT]!;
         this.u32[ctl + W_SAFEPOINT_MS] = this.nowMs();
       }
-      let top = this.u32[ctl + W_ROOT_TOP]!;
-      if (top >= this.rootLimit) {
-        growRootStack(this);
-        top = this.u32[ctl + W_ROOT_TOP]!;
-      }
-      frame = top - this.rootBase;
+      if (this.u32[ctl + W_ROOT_TOP]! >= this.rootLimit) this.growRoots();
+      const top = this.u32[ctl + W_ROOT_TOP]!;
+      chunk = this.u32[ctl + W_ROOT_SPAN]!;
+      frame = top;
       this.u32[top] = 0;
       this.u32[ctl + W_ROOT_TOP] = top + 1;
       this.frame = frame;
@@ -282,26 +281,23 @@ export class Heap extends Thread {
     } finally {
       this.depth--;
       this.frame = parentFrame;
-      const words = this.u32;
-      const base = this.rootBase;
-      if (this.depth === 0) {
-        words[ctl + W_ROOT_TOP] = base;
-        this.leaveOutermost();
-      } else if (frame >= 0) {
-        words[ctl + W_ROOT_TOP] = base + frame + (words[base + frame] !== 0 ? 1 : 0);
+      if (frame !== 0) {
+        const top = frame + (this.depth > 0 && this.u32[frame] !== 0 ? 1 : 0);
+        if (this.u32[ctl + W_ROOT_SPAN] !== chunk) popRootChunks(this, chunk, top);
+        else this.u32[ctl + W_ROOT_TOP] = top;
       }
+      if (this.depth === 0) this.leaveOutermost();
     }
   }
 
   private leaveOutermost(): void {
     try {
-      if (this.u32[this.ctl + W_FINAL_HEAD] !== 0 && !this.runningFinalizers) {
+      if (this.finalizers.pending()) {
         this.depth = 1;
         try {
-          this.runFinalizersRunning();
+          this.finalizers.run(this);
         } finally {
           this.depth = 0;
-          this.u32[this.ctl + W_ROOT_TOP] = this.rootBase;
         }
       }
     } finally {
@@ -310,11 +306,16 @@ export class Heap extends Thread {
     }
   }
 
+  /** Gives the root stack a fresh chunk, collecting or growing the arena for it if need be. */
+  private growRoots(): void {
+    for (let attempt = 0; !pushRootChunk(this); attempt++) onPoolEmpty(this, this.pauses, 1, attempt, NEED_SYSTEM);
+  }
+
   /** Roots `ref` in the parent scope and returns it (the idiom: `return heap.escape(r)`). */
   escape(ref: number): number {
     if (this.depth === 0) throw new ScopeError(`worker ${this.slot}: escape() outside any scope`, { workerId: this.slot, ref });
     if (this.checked && ref !== 0) this.checkObject(ref, 'escape');
-    this.u32[this.rootBase + this.frame] = ref;
+    this.u32[this.frame] = ref;
     return ref;
   }
 
@@ -328,11 +329,8 @@ export class Heap extends Thread {
 
   private pushRoot(ref: number): void {
     const ctl = this.ctl;
-    let top = this.u32[ctl + W_ROOT_TOP]!;
-    if (top >= this.rootLimit) {
-      growRootStack(this);
-      top = this.u32[ctl + W_ROOT_TOP]!;
-    }
+    if (this.u32[ctl + W_ROOT_TOP]! >= this.rootLimit) this.growRoots();
+    const top = this.u32[ctl + W_ROOT_TOP]!;
     this.u32[top] = ref;
     this.u32[ctl + W_ROOT_TOP] = top + 1;
   }
@@ -392,19 +390,25 @@ export class Heap extends Thread {
     if (isArray && (!Number.isInteger(length) || length < 0 || length > MAX_ARRAY_LENGTH)) {
       throw new RangeError(`allocArray(${type.$name}, ${length}): length must be an integer from 0 to ${MAX_ARRAY_LENGTH}`);
     }
-    if (this.u32[this.ctl + W_ROOT_TOP]! >= this.rootLimit) growRootStack(this);
+    if (this.u32[this.ctl + W_ROOT_TOP]! >= this.rootLimit) this.growRoots();
     const bytes = isArray ? ARRAY_HEADER_BYTES + length * type.$bytes : type.$bytes;
     if (bytes > MAX_SMALL_BYTES) {
-      const ref = allocLarge(this, bytes, type.$id, isArray ? length : 0, isArray);
+      let ref = 0;
+      for (let attempt = 0; ref === 0; attempt++) {
+        if (Atomics.load(this.i32, G_GC_OWNER) !== 0) this.pauses.safepointSlow();
+        ref = allocLarge(this, bytes, type.$id, isArray ? length : 0, isArray);
+        if (ref === 0) onPoolEmpty(this, this.pauses, largeSpanPages(bytes), attempt, NEED_LARGE);
+      }
       this.pushRoot(ref);
       return ref;
     }
     const allocClass = CLASS_OF_GRANULES[(bytes + 7) >>> 3]! + type.$classBias;
     const tl = this.ctl + W_TLAB + allocClass * TLAB_WORDS;
     const block = CLASS_OF_GRANULES_BLOCK[(bytes + 7) >>> 3]!;
-    for (;;) {
+    for (let attempt = 0; ; ) {
       if (this.u32[tl + TLAB_CURSOR]! + block <= this.u32[tl + TLAB_LIMIT]!) return isArray ? this.allocArray(type, length) : this.alloc(type);
-      refillTlab(this, allocClass);
+      if (Atomics.load(this.i32, G_GC_OWNER) !== 0) this.pauses.safepointSlow();
+      if (!refillTlab(this, allocClass)) onPoolEmpty(this, this.pauses, CLASS_SPAN_PAGES[allocClass % NUM_SIZE_CLASSES]!, attempt++, NEED_SMALL);
     }
   }
 
@@ -436,7 +440,7 @@ export class Heap extends Thread {
     if (w >= this.viewWords) this.syncViews();
     const u32 = this.u32;
     u32[w] = value;
-    if ((u32[PAGE_INFO_WORD + (ref >>> PAGE_LOG) * PT_WORDS]! & PI_OLD) !== 0) this.barrierSlow(ref, value);
+    if ((u32[PAGE_INFO_WORD + (ref >>> PAGE_LOG) * PT_WORDS]! & PI_OLD) !== 0) barrierSlow(u32, this.f32, ref, value);
   }
 
   getI32(ref: number, offset: number): number {
@@ -489,7 +493,7 @@ export class Heap extends Thread {
     if (w >= this.viewWords) this.syncViews();
     const u32 = this.u32;
     u32[w] = value;
-    if ((u32[PAGE_INFO_WORD + (ref >>> PAGE_LOG) * PT_WORDS]! & PI_OLD) !== 0) this.barrierSlow(ref, value);
+    if ((u32[PAGE_INFO_WORD + (ref >>> PAGE_LOG) * PT_WORDS]! & PI_OLD) !== 0) barrierSlow(u32, this.f32, ref, value);
   }
 
   getI32At(ref: number, index: number): number {
@@ -534,20 +538,6 @@ export class Heap extends Thread {
     this.u8[b] = value;
   }
 
-  /** Write barrier, taken only when the object stored into is old: records old → young refs. */
-  private barrierSlow(ref: number, value: number): void {
-    if (value === 0 || (this.u32[PAGE_INFO_WORD + (value >>> PAGE_LOG) * PT_WORDS]! & PI_OLD) !== 0) return;
-    const page = ref >>> PAGE_LOG;
-    const info = this.u32[PAGE_INFO_WORD + page * PT_WORDS]!;
-    const base = this.u32[PAGE_TABLE_WORD + page * PT_WORDS + PT_SPAN]!;
-    const kind = info & PI_KIND_MASK;
-    const slot = kind === PK_SMALL_HEAD || kind === PK_SMALL_TAIL
-      ? Math.floor((ref - base - SPAN_HEADER_BYTES) / this.u32[(base >>> 2) + S_BLOCK_BYTES]!)
-      : 0;
-    const w = (base >>> 2) + S_DIRTY + (slot >>> 5);
-    Atomics.or(this.u32, w, 1 << (slot & 31));
-  }
-
   // ---------------------------------------------------------------------------------------
   // Validation (checked mode).
 
@@ -559,10 +549,10 @@ export class Heap extends Thread {
   }
 
   private checkObject(ref: number, what: string): void {
-    let c = classifyRef(this.u32, ref, true);
+    let c = classifyRef(this.u32, this.f32, ref, true);
     if (c === REF_OUTSIDE && this.arena.buffer.byteLength > this.viewWords * 4) {
       this.syncViews();
-      c = classifyRef(this.u32, ref, true);
+      c = classifyRef(this.u32, this.f32, ref, true);
     }
     if (c !== REF_OK) throw this.refError(ref, c, what);
   }
@@ -639,7 +629,14 @@ export class Heap extends Thread {
     this.assertAttached();
     this.checkObject(ref, what);
     // Handle entries change only while their writer runs, never during a collection.
-    const make = (): number => handleId(this, allocHandle(this, kind, ref, this.slot));
+    const make = (): number => {
+      let index = -1;
+      for (let attempt = 0; index < 0; attempt++) {
+        index = allocHandle(this, kind, ref, this.slot);
+        if (index < 0) onPoolEmpty(this, this.pauses, largeSpanPages(HANDLE_CHUNK_BYTES), attempt, NEED_SYSTEM);
+      }
+      return handleId(this, index);
+    };
     return this.depth > 0 ? make() : this.scope(make);
   }
 
@@ -677,46 +674,13 @@ export class Heap extends Thread {
     if (!(type instanceof HeapType) || !type.$finalize) {
       throw new TypeDefinitionError(`onFinalize: type '${type?.$name}' was not defined with { finalize: true }`, String(type?.$name));
     }
-    this.finalizers.set(type.$id, fn);
+    this.finalizers.register(type.$id, fn);
   }
 
   /** Runs the finalizers queued for this thread. Called at scope exits and after collect(). */
   runFinalizers(): number {
-    if (this.detached || this.runningFinalizers || this.u32[this.ctl + W_FINAL_HEAD] === 0) return 0;
-    return this.depth > 0 ? this.runFinalizersRunning() : this.scope(() => this.runFinalizersRunning());
-  }
-
-  private runFinalizersRunning(): number {
-    this.runningFinalizers = true;
-    let ran = 0;
-    try {
-      // Each entry is taken off the queue inside the scope that runs it: if entering the
-      // scope fails, the entry stays queued.
-      while (this.u32[this.ctl + W_FINAL_HEAD] !== 0) {
-        this.scope(() => {
-          const head = this.u32[this.ctl + W_FINAL_HEAD]!;
-          const w = handleEntry(this, head - 1);
-          const ref = this.u32[w + H_REF]!;
-          // Rooted in this frame's escape slot: nothing between here and the unlink
-          // allocates, so no collection sees the entry half taken off its queue.
-          this.u32[this.rootBase + this.frame] = ref;
-          this.u32[this.ctl + W_FINAL_HEAD] = this.u32[w + H_NEXT]!;
-          freeHandle(this, head - 1);
-          Atomics.sub(this.u32, G_FINAL_PENDING, 1);
-          if (ref >>> 2 >= this.viewWords) this.syncViews();
-          const fn = this.finalizers.get(this.u32[ref >>> 2]! & HDR_TYPE_MASK);
-          try {
-            if (fn !== undefined) fn(ref);
-          } finally {
-            this.u32[this.rootBase + this.frame] = 0; // not kept in the parent frame
-          }
-        });
-        ran++;
-      }
-    } finally {
-      this.runningFinalizers = false;
-    }
-    return ran;
+    if (this.detached || !this.finalizers.pending()) return 0;
+    return this.depth > 0 ? this.finalizers.run(this) : this.scope(() => this.finalizers.run(this));
   }
 
   // ---------------------------------------------------------------------------------------
@@ -730,138 +694,19 @@ export class Heap extends Thread {
   collect(kind: GcKind = 'major'): GcEvent {
     if (kind !== 'major' && kind !== 'minor') throw new HeapUsageError(`collect(${JSON.stringify(kind)}): kind is 'major' or 'minor'`, { workerId: this.slot });
     this.assertAttached();
-    if (this.inPause) throw new HeapUsageError(`worker ${this.slot}: collect() from inside a pause`, { workerId: this.slot });
-    const startedBefore = Atomics.load(this.i32, G_GC_STARTED);
-    for (;;) {
-      if (requestPause(this.i32, this.slot)) {
-        const event = this.runPause(GC_KIND_MAJOR);
-        this.runFinalizers();
-        return event;
-      }
-      this.waitForOtherCollector();
-      // The event words are written by whichever thread holds the next pause: they are read
-      // whole only if no pause is on and the sequence number did not move meanwhile.
-      const event = readEvent(this.u32);
-      const settled = Atomics.load(this.i32, G_GC_OWNER) === 0 && Atomics.load(this.u32, G_EVENT_SEQ) === event.seq;
-      if (settled && event.seq > startedBefore) {
-        this.runFinalizers();
-        return event;
-      }
-    }
+    const event = this.pauses.collect(GC_KIND_MAJOR);
+    this.runFinalizers();
+    return event;
   }
 
   /** Polls for a collection request; call it in long loops that do not allocate. */
   safepoint(): void {
-    if (this.depth > 0 && Atomics.load(this.i32, G_GC_OWNER) !== 0) this.safepointSlow();
+    if (this.depth > 0 && Atomics.load(this.i32, G_GC_OWNER) !== 0) this.pauses.safepointSlow();
   }
 
   /** Observes every collection this thread runs; called before collect() returns. */
   onGC(listener: (event: GcEvent) => void): () => void {
-    this.gcListeners.push(listener);
-    return () => {
-      const i = this.gcListeners.indexOf(listener);
-      if (i >= 0) this.gcListeners.splice(i, 1);
-    };
-  }
-
-  /** @internal */
-  safepointSlow(): void {
-    this.u32[this.ctl + W_SAFEPOINT_MS] = this.nowMs();
-    stopAtSafepoint(this);
-    this.syncViews();
-  }
-
-  private waitForOtherCollector(): void {
-    if (this.depth > 0) {
-      this.safepointSlow();
-      return;
-    }
-    const epoch = Atomics.load(this.i32, G_EPOCH);
-    if (Atomics.load(this.i32, G_GC_OWNER) !== 0) waitForPauseEnd(this, epoch);
-    this.syncViews();
-  }
-
-  /** Holds the pause (G_GC_OWNER is ours): rendezvous, collect, resume, notify listeners. */
-  private runPause(kind: number): GcEvent {
-    const start = this.clockMs();
-    let event: GcEvent;
-    let verified: VerifyResult | undefined;
-    this.inPause = true;
-    try {
-      const rendezvousMs = stopTheWorld(this);
-      try {
-        event = collectInPause(this, this.marker, kind === GC_KIND_MINOR ? GC_KIND_MAJOR : kind, rendezvousMs, start);
-        if ((this.u32[G_GC_FLAGS]! & GC_FLAG_VERIFY) !== 0) verified = verifyHeap(this.arena);
-      } finally {
-        resumeTheWorld(this);
-      }
-    } finally {
-      this.inPause = false;
-    }
-    this.syncViews();
-    for (const listener of this.gcListeners.slice()) listener(event);
-    if (verified !== undefined && !verified.ok) throw new HeapCorruptionError(verified.errors, this.slot);
-    return event;
-  }
-
-  /** @internal The collector whose pause this thread waits for died: take the pause over. */
-  collectorDied(owner: number): void {
-    if (Atomics.compareExchange(this.i32, G_GC_OWNER, owner, this.slot + 1) !== owner) return;
-    this.runPause(GC_KIND_MAJOR);
-  }
-
-  /** @internal Pacing: collect or grow when the page pool is empty. */
-  onPoolEmpty(pages: number, attempt: number, reason: number): void {
-    if (this.inPause) {
-      if (this.tryGrow(pages)) return;
-      throw this.outOfMemory(pages, reason);
-    }
-    const u32 = this.u32;
-    const committed = Atomics.load(u32, G_COMMITTED_PAGES);
-    const collections = u32[G_MAJOR_COUNT]! + u32[G_MINOR_COUNT]!;
-    const allocKiB = Atomics.load(u32, G_ALLOC_KIB) + (this.pendingAllocBytes >>> 10);
-    const due = collections === 0 || allocKiB >= u32[G_LIVE_KIB]! || committed + pages > u32[G_MAX_PAGES]!;
-    if (attempt === 0 && due) {
-      this.collectForAllocation();
-      return;
-    }
-    if (this.tryGrow(pages)) return;
-    if (attempt >= 2) throw this.outOfMemory(pages, reason);
-    this.collectForAllocation();
-  }
-
-  private collectForAllocation(): void {
-    if (requestPause(this.i32, this.slot)) this.runPause(GC_KIND_MAJOR);
-    else this.waitForOtherCollector();
-  }
-
-  private tryGrow(pages: number): boolean {
-    acquireLock(this.i32, this.lockId, this.canBlock);
-    let grown = 0;
-    try {
-      const committed = Atomics.load(this.u32, G_COMMITTED_PAGES);
-      const max = this.u32[G_MAX_PAGES]!;
-      if (committed + pages <= max) {
-        const step = Math.max(pages, committed >>> 3, 256);
-        grown = growArena(this.arena, Math.min(max, committed + step));
-      }
-    } finally {
-      releaseLock(this.i32, this.lockId);
-    }
-    this.syncViews();
-    return grown > 0;
-  }
-
-  private outOfMemory(pages: number, reason: number): HeapOutOfMemoryError {
-    const u32 = this.u32;
-    const what = reason === NEED_SYSTEM ? 'runtime structures (root stack or handle table)' : 'objects';
-    return new HeapOutOfMemoryError(
-      `worker ${this.slot}: out of memory: ${pages} page(s) for ${what} not available after a full collection; ` +
-        `the arena is at ${Atomics.load(u32, G_COMMITTED_PAGES) * PAGE_BYTES} of its maximum ${u32[G_MAX_PAGES]! * PAGE_BYTES} bytes, ` +
-        `${Atomics.load(u32, G_FREE_PAGES)} pages free, ${u32[G_LIVE_KIB]} KiB live after the last collection`,
-      pages * PAGE_BYTES,
-      this.slot,
-    );
+    return this.pauses.onGC(listener);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -869,7 +714,7 @@ export class Heap extends Thread {
 
   stats(): HeapStats {
     this.syncViews();
-    return heapStats(this.arena);
+    return heapStats(this.arena, this.statsWalker);
   }
 
   /**
@@ -878,26 +723,7 @@ export class Heap extends Thread {
    */
   verify(): VerifyResult {
     this.assertAttached();
-    for (;;) {
-      if (requestPause(this.i32, this.slot)) {
-        this.inPause = true;
-        try {
-          stopTheWorld(this);
-          try {
-            this.syncViews();
-            for (let slot = 0; slot < MAX_WORKERS; slot++) {
-              if (Atomics.load(this.i32, workerWord(slot) + W_STATE) !== 0) retireAllTlabs(this.u32, workerWord(slot));
-            }
-            return verifyHeap(this.arena);
-          } finally {
-            resumeTheWorld(this);
-          }
-        } finally {
-          this.inPause = false;
-        }
-      }
-      this.waitForOtherCollector();
-    }
+    return this.pauses.verify();
   }
 
   /** Whether this thread is inside a scope (a running mutator). */

@@ -6,11 +6,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { Heap, type GcEvent } from '../src/index.js';
-import { SHAPES, buildGraph, checkGraph, defineGraphTypes, mutateGraph, rng } from '../src/cli/graphs.js';
+import { SHAPES, buildGraph, checkGraph, defineGraphTypes, mutateGraph, rng } from '../src/stress/graphs.js';
 import {
   C_STOP, LANE_ENTRIES, PROGRESS_WORDS, P_ADOPTED, P_ALLOC_KOBJ, P_BUILT, P_CHECKED, P_COLLECTS, P_FAILED, P_ITER,
   type MutatorApi, type StressParams, type StressResult,
-} from '../src/cli/protocol.js';
+} from '../src/stress/protocol.js';
 
 const heap = Heap.attach(workerData.heap);
 const t = defineGraphTypes(heap);

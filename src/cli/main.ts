@@ -2,7 +2,7 @@
 
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { runStress, type StressProgress, type StressReport } from './stress.js';
+import { runStress, type StressProgress, type StressReport } from '../stress/run.js';
 
 const HELP = `bibop — tools for the bibop-gc shared heap
 

@@ -1,42 +1,36 @@
 // The collector: what one pause does, on whichever thread won the request.
 //
-// A collection, step by step (the rendezvous around it is in safepoint/rendezvous.ts):
-//   1. Prepare. Count the collection as started. If the last pause died half-way (its
-//      collector was killed), clear every mark bit first: a pause is restartable from any
-//      point. Retire every worker's TLABs, so the allocated bitmaps describe every object.
-//      Note the dead workers.
+// A collection, step by step (the rendezvous around it is in safepoint/rendezvous.ts, the
+// driver that holds the pause in pause.ts):
+//   1. Recover (recover.ts): clear a killed collector's marks, retire every TLAB, free strays
+//      and unreferenced system spans, orphan dead workers' spans and free their slots,
+//      rebuild the derived structures. After this the heap meets every invariant.
 //   2. Mark from every live worker's root stack and from the strong and finalization
 //      entries of the handle table.
 //   3. Sweep phase 1: clear weak entries whose target is unmarked; resurrect dead objects
 //      of finalizable types (marking what they reach) and queue them on their owner's
 //      finalization list (or the collector's, for orphans).
 //   4. Sweep phase 2: bitmap arithmetic over every span; empty spans back to the pool,
-//      partly free ones onto the central lists, dead workers' spans flagged orphan.
-//   5. Dead workers (whose root stacks the sweep freed): hand their finalization lists to the
-//      collector, free their slots. Rebuild the pool bitmap from the page table and the
-//      handle free list from the handle kinds (a killed thread may have left either
-//      half-updated).
-//   6. Pacing: if the live set left too little room, grow towards twice the live size.
-//   7. Record the GcEvent in the arena (for participants) and the pause ring.
+//      partly free ones onto the central lists.
+//   5. Pacing: if the live set left too little room, grow towards twice the live size.
+//   6. Record the GcEvent in the arena (for participants) and the pause ring.
 
 import type { Thread } from '../heap/thread.js';
 import {
   G_ALLOC_KIB, G_COMMITTED_PAGES, G_EVENT_COLLECTOR, G_EVENT_FINALIZED, G_EVENT_FREED_KIB, G_EVENT_FREED_OBJECTS,
   G_EVENT_KIND, G_EVENT_MARKED, G_EVENT_MARK_US, G_EVENT_PAUSE_US, G_EVENT_PROMOTED, G_EVENT_RENDEZVOUS_US,
   G_EVENT_SEQ, G_EVENT_SWEEP_US, G_FINAL_PENDING, G_GC_FLAGS, G_GC_STARTED, G_INITIAL_PAGES, G_LIVE_KIB,
-  G_MAJOR_COUNT, G_MAX_PAGES, G_MINOR_COUNT, G_PAUSE_COUNT, GC_FLAG_ZAP, GC_KIND_MAJOR, GC_KIND_MINOR, H_META,
-  H_NEXT, H_OWNER, H_REF, HK_FINAL, HK_MASK, HK_STRONG, HK_WEAK, MAX_WORKERS, PAUSE_RING_SIZE, PAUSE_RING_WORD,
-  W_FINAL_HEAD, W_ROOT_BASE, W_ROOT_SPAN, W_ROOT_TOP, W_STATE, WS_DEAD, WS_FREE, WS_PARKED,
-  WS_RESERVED, WS_RUNNING, WS_STOPPED, workerWord,
+  G_MAJOR_COUNT, G_MAX_PAGES, G_MINOR_COUNT, G_PAUSE_COUNT, GC_FLAG_IN_PAUSE, GC_FLAG_ZAP, GC_KIND_MAJOR, GC_KIND_MINOR,
+  H_META, H_NEXT, H_REF, HK_FINAL, HK_MASK, HK_STRONG, HK_WEAK, MAX_WORKERS, PAUSE_RING_SIZE, PAUSE_RING_WORD,
+  W_FINAL_HEAD, W_STATE, workerWord, PAGE_BYTES,
 } from '../heap/layout.js';
-import { retireAllTlabs } from '../heap/allocator.js';
-import { allocHandle, handleCapacity, handleWord, rebuildHandleFreeList } from '../heap/handles.js';
-import { growArena, rebuildFreeBitmap } from '../heap/pagepool.js';
+import { allocHandle, handleCapacity, handleWord } from '../heap/handles.js';
+import { growArena } from '../heap/pagepool.js';
+import { RootChunkWalker } from '../heap/roots.js';
+import type { SpanWalker } from '../heap/spans.js';
 import { Marker, isMarked } from './mark.js';
-import { clearAllMarks, findFinalizable, sweepSpans } from './sweep.js';
-
-/** G_GC_FLAGS bit: a pause is in progress (left set if its collector dies). */
-export const GC_FLAG_IN_PAUSE = 0x100;
+import { findFinalizable, sweepSpans, type FinalizableSink } from './sweep.js';
+import { isLiveState, recover } from './recover.js';
 
 export type GcKind = 'minor' | 'major';
 
@@ -57,38 +51,51 @@ export interface GcEvent {
   seq: number;
 }
 
-/** Runs steps 1–7 inside a pause that the caller holds. */
-export function collectInPause(t: Thread, marker: Marker, kind: number, rendezvousMs: number, pauseStartMs: number): GcEvent {
-  t.syncViews();
-  // Queueing a finalizer may add a handle chunk and so grow the arena inside the pause:
-  // `u32` is re-read from `t` after phase 1, and the queueing code reads `t.u32` itself.
+/** Queues the objects phase 1 finds on their runner's finalization list. */
+class FinalQueueSink implements FinalizableSink {
+  constructor(private readonly t: Thread) {}
+
+  queue(ref: number, owner: number): boolean {
+    const t = this.t;
+    const runner = owner < MAX_WORKERS && isLiveState(Atomics.load(t.i32, workerWord(owner) + W_STATE)) ? owner : t.slot;
+    let index = allocHandle(t, HK_FINAL, ref, runner);
+    if (index < 0 && growArena(t.arena, Atomics.load(t.u32, G_COMMITTED_PAGES) + 8) > 0) {
+      t.syncViews();
+      index = allocHandle(t, HK_FINAL, ref, runner);
+    }
+    if (index < 0) return false; // no room for the entry: the object waits for the next collection
+    const v = t.u32;
+    const q = workerWord(runner) + W_FINAL_HEAD;
+    v[handleWord(v, index) + H_NEXT] = v[q]!;
+    v[q] = index + 1;
+    Atomics.add(v, G_FINAL_PENDING, 1);
+    return true;
+  }
+}
+
+const roots = new RootChunkWalker();
+
+/** Runs steps 1–6 inside a pause that the caller holds. */
+export function collectInPause(t: Thread, marker: Marker, walker: SpanWalker, kind: number, rendezvousMs: number, pauseStartMs: number): GcEvent {
+  const seq = Atomics.add(t.i32, G_GC_STARTED, 1) + 1;
+
+  // 1. Recover, then hold the in-pause flag: a collector killed from here on leaves it set.
+  recover(t, walker);
   let u32 = t.u32;
   const i32 = t.i32;
   const arena = t.arena;
-  const seq = Atomics.add(i32, G_GC_STARTED, 1) + 1;
-  const committed = Atomics.load(u32, G_COMMITTED_PAGES);
-
-  // 1. Prepare.
-  if ((u32[G_GC_FLAGS]! & GC_FLAG_IN_PAUSE) !== 0) clearAllMarks(arena, committed);
   u32[G_GC_FLAGS] = u32[G_GC_FLAGS]! | GC_FLAG_IN_PAUSE;
-  const dead = new Uint8Array(MAX_WORKERS);
-  for (let slot = 0; slot < MAX_WORKERS; slot++) {
-    const ctl = workerWord(slot);
-    const state = Atomics.load(i32, ctl + W_STATE);
-    if (state === WS_FREE) continue;
-    retireAllTlabs(u32, ctl);
-    if (state === WS_DEAD) dead[slot] = 1;
-  }
 
   // 2. Mark.
   const markStart = t.clockMs();
   marker.begin(u32, t.f32);
+  const committed = Atomics.load(u32, G_COMMITTED_PAGES);
   for (let slot = 0; slot < MAX_WORKERS; slot++) {
     const ctl = workerWord(slot);
-    const state = Atomics.load(i32, ctl + W_STATE);
-    if (state !== WS_PARKED && state !== WS_RUNNING && state !== WS_STOPPED) continue;
-    const top = u32[ctl + W_ROOT_TOP]!;
-    for (let r = u32[ctl + W_ROOT_BASE]!; r < top; r++) marker.mark(u32[r]!);
+    if (!isLiveState(Atomics.load(i32, ctl + W_STATE))) continue;
+    for (roots.reset(u32, ctl, committed); roots.next();) {
+      for (let r = roots.from; r < roots.to; r++) marker.mark(u32[r]!);
+    }
   }
   const handles = handleCapacity(u32);
   for (let h = 0; h < handles; h++) {
@@ -100,64 +107,36 @@ export function collectInPause(t: Thread, marker: Marker, kind: number, rendezvo
   const marked = marker.marked;
   const markEnd = t.clockMs();
 
-  // 3. Sweep phase 1: weak refs, then finalizable objects.
+  // 3. Sweep phase 1: weak refs, then finalizable objects. Queueing may add a handle chunk
+  // and so grow the arena inside the pause: `u32` is re-read from `t` after it.
   for (let h = 0; h < handles; h++) {
     const w = handleWord(u32, h);
     if ((u32[w + H_META]! & HK_MASK) !== HK_WEAK) continue;
     const ref = u32[w + H_REF]!;
     if (ref !== 0 && !isMarked(u32, t.f32, ref)) u32[w + H_REF] = 0;
   }
-  const finalizable = findFinalizable(arena, committed, marker, (ref, owner) => {
-    const runner = owner < MAX_WORKERS && dead[owner] === 0 && liveState(i32, owner) ? owner : t.slot;
-    let index: number;
-    try {
-      index = allocHandle(t, HK_FINAL, ref, runner);
-    } catch {
-      return false; // no room for the queue entry: the object stays unfinalized until the next collection
-    }
-    const v = t.u32;
-    const q = workerWord(runner) + W_FINAL_HEAD;
-    v[handleWord(v, index) + H_NEXT] = v[q]!;
-    v[q] = index + 1;
-    Atomics.add(v, G_FINAL_PENDING, 1);
-    return true;
-  });
+  const finalizable = findFinalizable(arena, walker, marker, new FinalQueueSink(t));
   marker.drain();
   t.syncViews();
   u32 = t.u32;
 
   // 4. Sweep phase 2.
-  const swept = sweepSpans(arena, committed, dead, (u32[G_GC_FLAGS]! & GC_FLAG_ZAP) !== 0);
+  const swept = sweepSpans(arena, walker, (u32[G_GC_FLAGS]! & GC_FLAG_ZAP) !== 0);
 
-  // 5. Dead workers.
-  for (let slot = 0; slot < MAX_WORKERS; slot++) {
-    if (dead[slot] === 0) continue;
-    const ctl = workerWord(slot);
-    // The sweep freed its root stacks (orphaned system spans).
-    u32[ctl + W_ROOT_SPAN] = 0;
-    u32[ctl + W_ROOT_BASE] = 0;
-    u32[ctl + W_ROOT_TOP] = 0;
-    moveFinalQueue(u32, slot, t.slot);
-    Atomics.compareExchange(i32, ctl + W_STATE, WS_DEAD, WS_FREE);
-  }
-  rebuildFreeBitmap(arena);
-  rebuildHandleFreeList(u32);
-
-  // 6. Pacing.
+  // 5. Pacing.
   const liveKiB = Math.ceil(swept.liveBytes / 1024);
   u32[G_LIVE_KIB] = liveKiB;
   Atomics.store(u32, G_ALLOC_KIB, 0);
-  const livePages = Math.ceil(swept.liveBytes / 4096) + arena.layout.headerPages;
+  const livePages = Math.ceil(swept.liveBytes / PAGE_BYTES) + arena.layout.headerPages;
   const wanted = Math.max(u32[G_INITIAL_PAGES]!, livePages * 2);
   if (wanted > committed) growArena(arena, Math.min(wanted, u32[G_MAX_PAGES]!));
   t.syncViews();
 
-  // 7. Record.
+  // 6. Record.
   const end = t.clockMs();
-  const pauseMs = end - pauseStartMs;
   const event: GcEvent = {
     kind: kind === GC_KIND_MINOR ? 'minor' : 'major',
-    pauseMs,
+    pauseMs: end - pauseStartMs,
     phases: { rendezvousMs, markMs: markEnd - markStart, sweepMs: end - markEnd },
     markedObjects: marked,
     freedObjects: swept.freedObjects,
@@ -167,30 +146,12 @@ export function collectInPause(t: Thread, marker: Marker, kind: number, rendezvo
     collector: t.slot,
     seq,
   };
-  writeEvent(t.u32, event);
-  if (kind === GC_KIND_MAJOR) u32[G_MAJOR_COUNT] = u32[G_MAJOR_COUNT]! + 1;
-  else u32[G_MINOR_COUNT] = u32[G_MINOR_COUNT]! + 1;
-  t.u32[G_GC_FLAGS] = t.u32[G_GC_FLAGS]! & ~GC_FLAG_IN_PAUSE;
+  const v = t.u32;
+  writeEvent(v, event);
+  if (kind === GC_KIND_MAJOR) v[G_MAJOR_COUNT] = v[G_MAJOR_COUNT]! + 1;
+  else v[G_MINOR_COUNT] = v[G_MINOR_COUNT]! + 1;
+  v[G_GC_FLAGS] = v[G_GC_FLAGS]! & ~GC_FLAG_IN_PAUSE;
   return event;
-}
-
-function liveState(i32: Int32Array, slot: number): boolean {
-  const s = Atomics.load(i32, workerWord(slot) + W_STATE);
-  return s === WS_PARKED || s === WS_RUNNING || s === WS_STOPPED || s === WS_RESERVED;
-}
-
-/** Appends `from`'s finalization list to `to`'s. */
-function moveFinalQueue(u32: Uint32Array, from: number, to: number): void {
-  let head = u32[workerWord(from) + W_FINAL_HEAD]!;
-  u32[workerWord(from) + W_FINAL_HEAD] = 0;
-  while (head !== 0) {
-    const w = handleWord(u32, head - 1);
-    const next = u32[w + H_NEXT]!;
-    u32[w + H_OWNER] = to;
-    u32[w + H_NEXT] = u32[workerWord(to) + W_FINAL_HEAD]!;
-    u32[workerWord(to) + W_FINAL_HEAD] = head;
-    head = next;
-  }
 }
 
 const US = 1000;
@@ -232,4 +193,3 @@ export function readEvent(u32: Uint32Array): GcEvent {
     seq: Atomics.load(u32, G_EVENT_SEQ),
   };
 }
-

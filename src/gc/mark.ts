@@ -7,9 +7,10 @@
 // the objects it holds at once.
 
 import {
-  EK_REF, HDR_TYPE_MASK, PAGE_LOG, PAGE_TABLE_WORD, REFMAP_WORD, SPAN_HEADER_BYTES, S_INV_F32, S_MARK, TK_STRUCT,
-  TYPE_TABLE_WORD, TYPE_WORDS, T_KIND, T_REF_COUNT, T_REF_START, ARRAY_LENGTH_WORD, PT_WORDS,
+  EK_REF, HDR_TYPE_MASK, REFMAP_WORD, S_MARK, TK_STRUCT, TYPE_TABLE_WORD, TYPE_WORDS, T_KIND, T_REF_COUNT, T_REF_START,
+  ARRAY_LENGTH_WORD,
 } from '../heap/layout.js';
+import { slotIndex, spanOf, testBit } from '../heap/spans.js';
 
 export class Marker {
   private stack = new Uint32Array(1 << 14);
@@ -30,10 +31,9 @@ export class Marker {
   mark(ref: number): void {
     if (ref === 0) return;
     const u32 = this.u32;
-    const base = u32[PAGE_TABLE_WORD + (ref >>> PAGE_LOG) * PT_WORDS]!;
-    const bw = base >>> 2;
-    const slot = ((ref - base - SPAN_HEADER_BYTES) * this.f32[bw + S_INV_F32]!) | 0;
-    const mw = bw + S_MARK + (slot >>> 5);
+    const base = spanOf(u32, ref);
+    const slot = slotIndex(this.f32, base, ref);
+    const mw = (base >>> 2) + S_MARK + (slot >>> 5);
     const bit = 1 << (slot & 31);
     const m = u32[mw]!;
     if ((m & bit) !== 0) return;
@@ -87,8 +87,6 @@ export class Marker {
 
 /** Whether the object at `ref` is marked. */
 export function isMarked(u32: Uint32Array, f32: Float32Array, ref: number): boolean {
-  const base = u32[PAGE_TABLE_WORD + (ref >>> PAGE_LOG) * PT_WORDS]!;
-  const bw = base >>> 2;
-  const slot = ((ref - base - SPAN_HEADER_BYTES) * f32[bw + S_INV_F32]!) | 0;
-  return (u32[bw + S_MARK + (slot >>> 5)]! & (1 << (slot & 31))) !== 0;
+  const base = spanOf(u32, ref);
+  return testBit(u32, (base >>> 2) + S_MARK, slotIndex(f32, base, ref));
 }

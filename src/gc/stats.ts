@@ -3,12 +3,11 @@
 
 import {
   BITMAP_WORDS, G_COMMITTED_PAGES, G_FINAL_PENDING, G_LIVE_KIB, G_MAJOR_COUNT, G_MAX_PAGES, G_MINOR_COUNT,
-  G_PAUSE_COUNT, MAX_WORKERS, NUM_ALLOC_CLASSES, PAGE_BYTES, PAGE_LOG, PAGE_TABLE_WORD, PAUSE_RING_SIZE,
-  PAUSE_RING_WORD, PI_KIND_MASK, PI_ORPHAN, PK_FREE, PK_LARGE_HEAD, PK_SMALL_HEAD, PK_SYSTEM_HEAD, PT_INFO,
-  PT_SPAN, PT_WORDS, S_ALLOC, S_BLOCK_BYTES, S_PAGES, TLAB_CURSOR, TLAB_START, TLAB_WORDS, W_STATE, W_TLAB,
+  G_PAUSE_COUNT, MAX_WORKERS, NUM_ALLOC_CLASSES, PAGE_BYTES, PAUSE_RING_SIZE, PAUSE_RING_WORD, PI_ORPHAN, PK_FREE,
+  PK_LARGE_HEAD, PK_SMALL_HEAD, S_ALLOC, S_BLOCK_BYTES, TLAB_CURSOR, TLAB_START, TLAB_WORDS, W_STATE, W_TLAB,
   WORKER_STATE_NAMES, workerWord,
 } from '../heap/layout.js';
-import { popcount } from '../heap/pagepool.js';
+import { SpanWalker, WALK_SPAN, infoKind, pageInfo, popcount } from '../heap/spans.js';
 import type { Arena } from '../heap/arena.js';
 import { CLASS_BLOCK_BYTES, NUM_SIZE_CLASSES } from '../heap/sizeclasses.js';
 
@@ -29,21 +28,19 @@ export interface HeapStats {
   pendingFinalizers: number;
 }
 
-export function heapStats(arena: Arena): HeapStats {
+export function heapStats(arena: Arena, walker: SpanWalker): HeapStats {
   arena.ensureViews();
   const u32 = arena.u32;
   const committed = Atomics.load(u32, G_COMMITTED_PAGES);
   const pages = { free: 0, small: 0, large: 0, orphan: 0, system: 0, header: arena.layout.headerPages };
   let objects = 0;
   let bytes = 0;
-  for (let p = arena.layout.headerPages; p < committed; ) {
-    const pt = PAGE_TABLE_WORD + p * PT_WORDS;
-    const info = u32[pt + PT_INFO]!;
-    const kind = info & PI_KIND_MASK;
-    if (kind === PK_FREE) { pages.free++; p++; continue; }
-    if (kind !== PK_SMALL_HEAD && kind !== PK_LARGE_HEAD && kind !== PK_SYSTEM_HEAD) { p++; continue; }
-    const bw = u32[pt + PT_SPAN]! >>> 2;
-    const n = Math.max(1, u32[bw + S_PAGES]!);
+  walker.reset(u32, arena.layout.headerPages, committed);
+  while (walker.next()) {
+    if (walker.what !== WALK_SPAN) continue; // a stray, or a span half published by a running thread
+    const { base, info, kind } = walker;
+    const n = walker.pages;
+    const bw = base >>> 2;
     if ((info & PI_ORPHAN) !== 0) pages.orphan += n;
     else if (kind === PK_SMALL_HEAD) pages.small += n;
     else if (kind === PK_LARGE_HEAD) pages.large += n;
@@ -55,10 +52,10 @@ export function heapStats(arena: Arena): HeapStats {
       bytes += live * u32[bw + S_BLOCK_BYTES]!;
     } else if (kind === PK_LARGE_HEAD && (u32[bw + S_ALLOC]! & 1) !== 0) {
       objects++;
-      bytes += n << PAGE_LOG;
+      bytes += n * PAGE_BYTES;
     }
-    p += n;
   }
+  for (let p = arena.layout.headerPages; p < committed; p++) if (infoKind(pageInfo(u32, p)) === PK_FREE) pages.free++;
   const workers: Record<string, number> = {};
   for (let slot = 0; slot < MAX_WORKERS; slot++) {
     const ctl = workerWord(slot);

@@ -1,4 +1,4 @@
-// Sweeping, in two phases, both driven by the page table in address order.
+// Sweeping, in two phases, both driven by the span walker in address order.
 //
 // Phase 1 (`findFinalizable`) looks only at spans that can hold finalizable objects (the
 // finalizable twins of the size classes, and large objects of finalizable types). Each dead
@@ -8,18 +8,19 @@
 // Phase 2 (`sweepSpans`) frees everything else by bitmap arithmetic, per span:
 //   allocated &= mark;  dirty &= allocated;  mark = 0
 // A span left empty returns to the pool; a span left partly free joins the central list of
-// its class (appended, so the lists run in address order); a span of a dead worker is
-// flagged orphan. No list is iterated while the loop changes it: the page table is walked by
-// index, and the central lists are rebuilt from empty.
+// its class (appended, so the lists run in address order). No list is iterated while the
+// loop changes it: the page table is walked by index, and the central lists are rebuilt
+// from empty. Both phases are restartable: a collector killed half-way leaves spans either
+// swept or not, and the next pause (after recover.ts cleared the marks) sweeps them again.
 
 import {
-  G_CENTRAL, HDR_FINALIZED, HDR_TYPE_MASK, MAX_WORKERS, NUM_ALLOC_CLASSES, PAGE_LOG, PAGE_TABLE_WORD, PI_CLASS_MASK,
-  PI_CLASS_SHIFT, PI_KIND_MASK, PI_ORPHAN, PI_OWNER_SHIFT, PK_FREE, PK_HEADER, PK_LARGE_HEAD, PK_SMALL_HEAD,
-  PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_BYTES, S_ALLOC, S_BLOCK_BYTES, S_DIRTY, S_MARK, S_NEXT, S_PAGES,
-  S_SCAN, S_SLOTS, TF_FINALIZE, TYPE_TABLE_WORD, TYPE_WORDS, T_KIND, BITMAP_WORDS, ZAP_WORD, NO_OWNER, SYS_ROOT_STACK,
+  BITMAP_WORDS, G_CENTRAL, HDR_FINALIZED, HDR_TYPE_MASK, NUM_ALLOC_CLASSES, PK_LARGE_HEAD, PK_SMALL_HEAD,
+  PAGE_BYTES, SPAN_HEADER_BYTES, S_ALLOC, S_BLOCK_BYTES, S_DIRTY, S_MARK, S_NEXT, S_SCAN, S_SLOTS, TF_FINALIZE,
+  TYPE_TABLE_WORD, TYPE_WORDS, T_KIND, ZAP_WORD,
 } from '../heap/layout.js';
 import { NUM_SIZE_CLASSES } from '../heap/sizeclasses.js';
-import { popcount, releaseSpan } from '../heap/pagepool.js';
+import { releasePages } from '../heap/pagepool.js';
+import { SpanWalker, WALK_SPAN, WALK_STRAY, infoClass, infoOwner, popcount } from '../heap/spans.js';
 import type { Arena } from '../heap/arena.js';
 import type { Marker } from './mark.js';
 
@@ -34,24 +35,27 @@ function isFinalizableType(u32: Uint32Array, header: number): boolean {
   return ((u32[TYPE_TABLE_WORD + (header & HDR_TYPE_MASK) * TYPE_WORDS + T_KIND]! >>> 16) & TF_FINALIZE) !== 0;
 }
 
+/** Receives each object phase 1 finds; returns false when it could not queue it (it stays unfinalized). */
+export interface FinalizableSink {
+  queue(ref: number, owner: number): boolean;
+}
+
 /**
- * Phase 1: resurrects dead, not yet finalized objects of finalizable types. Calls
- * `queue(ref, ownerSlot)` for each; returns how many. The caller drains the marker after.
+ * Phase 1: resurrects dead, not yet finalized objects of finalizable types, handing each to
+ * `sink`. Returns how many it queued. The caller drains the marker after.
  */
-export function findFinalizable(arena: Arena, committedPages: number, marker: Marker, queue: (ref: number, owner: number) => boolean): number {
+export function findFinalizable(arena: Arena, walker: SpanWalker, marker: Marker, sink: FinalizableSink): number {
   const u32 = arena.u32;
   let found = 0;
-  for (let p = arena.layout.headerPages; p < committedPages; ) {
-    const info = u32[PAGE_TABLE_WORD + p * PT_WORDS + PT_INFO]!;
-    const kind = info & PI_KIND_MASK;
-    if (kind !== PK_SMALL_HEAD && kind !== PK_LARGE_HEAD) { p++; continue; }
-    const base = u32[PAGE_TABLE_WORD + p * PT_WORDS + PT_SPAN]!;
+  walker.reset(u32, arena.layout.headerPages);
+  while (walker.next()) {
+    const kind = walker.kind;
+    if (walker.what !== WALK_SPAN || (kind !== PK_SMALL_HEAD && kind !== PK_LARGE_HEAD)) continue;
+    if (kind === PK_SMALL_HEAD && infoClass(walker.info) < NUM_SIZE_CLASSES) continue;
+    const base = walker.base;
     const bw = base >>> 2;
-    p += Math.max(1, u32[bw + S_PAGES]!);
-    const cls = (info >>> PI_CLASS_SHIFT) & PI_CLASS_MASK;
-    if (kind === PK_SMALL_HEAD && cls < NUM_SIZE_CLASSES) continue;
     const block = u32[bw + S_BLOCK_BYTES]!;
-    const owner = info >>> PI_OWNER_SHIFT;
+    const owner = infoOwner(walker.info);
     for (let w = 0; w < BITMAP_WORDS; w++) {
       let dead = (u32[bw + S_ALLOC + w]! & ~u32[bw + S_MARK + w]!) | 0;
       while (dead !== 0) {
@@ -61,7 +65,7 @@ export function findFinalizable(arena: Arena, committedPages: number, marker: Ma
         const ref = kind === PK_LARGE_HEAD ? base + SPAN_HEADER_BYTES : base + SPAN_HEADER_BYTES + slot * block;
         const header = u32[ref >>> 2]!;
         if ((header & HDR_FINALIZED) !== 0 || !isFinalizableType(u32, header)) continue;
-        if (!queue(ref, owner)) continue;
+        if (!sink.queue(ref, owner)) continue;
         u32[ref >>> 2] = (header | HDR_FINALIZED) >>> 0;
         marker.mark(ref);
         found++;
@@ -71,25 +75,24 @@ export function findFinalizable(arena: Arena, committedPages: number, marker: Ma
   return found;
 }
 
-/** Phase 2. `deadWorkers[slot]` is 1 for workers whose spans become orphans. */
-export function sweepSpans(arena: Arena, committedPages: number, deadWorkers: Uint8Array, zap: boolean): SweepResult {
+/** Phase 2. `zap` fills freed slots with ZAP_WORD. */
+export function sweepSpans(arena: Arena, walker: SpanWalker, zap: boolean): SweepResult {
   const u32 = arena.u32;
   const result: SweepResult = { freedObjects: 0, freedBytes: 0, liveBytes: 0, liveObjects: 0 };
   const tails = new Uint32Array(NUM_ALLOC_CLASSES);
   for (let c = 0; c < NUM_ALLOC_CLASSES; c++) u32[G_CENTRAL + c] = 0;
 
-  for (let p = arena.layout.headerPages; p < committedPages; ) {
-    const pt = PAGE_TABLE_WORD + p * PT_WORDS;
-    const info = u32[pt + PT_INFO]!;
-    const kind = info & PI_KIND_MASK;
-    if (kind === PK_FREE || kind === PK_HEADER) { p++; continue; }
-    const base = u32[pt + PT_SPAN]!;
+  walker.reset(u32, arena.layout.headerPages);
+  while (walker.next()) {
+    if (walker.what === WALK_STRAY) {
+      releasePages(arena, walker.page, 1); // recover.ts frees strays first; a pause frees any left
+      continue;
+    }
+    if (walker.what !== WALK_SPAN) continue;
+    const base = walker.base;
     const bw = base >>> 2;
-    const pages = Math.max(1, u32[bw + S_PAGES]!); // claimSpan writes it before publishing the span
-    const owner = info >>> PI_OWNER_SHIFT;
-    const orphan = owner < MAX_WORKERS && deadWorkers[owner] === 1;
-
-    if (kind === PK_SMALL_HEAD) {
+    const pages = walker.pages;
+    if (walker.kind === PK_SMALL_HEAD) {
       const block = u32[bw + S_BLOCK_BYTES]!;
       let live = 0;
       let freed = 0;
@@ -111,47 +114,32 @@ export function sweepSpans(arena: Arena, committedPages: number, deadWorkers: Ui
       u32[bw + S_SCAN] = 0;
       u32[bw + S_NEXT] = 0;
       if (live === 0) {
-        releaseSpan(arena, base, pages);
-      } else {
-        if (orphan) flagOrphan(u32, p, pages);
-        if (live < u32[bw + S_SLOTS]!) {
-          const cls = (info >>> PI_CLASS_SHIFT) & PI_CLASS_MASK;
-          if (tails[cls] === 0) u32[G_CENTRAL + cls] = base;
-          else u32[(tails[cls]! >>> 2) + S_NEXT] = base;
-          tails[cls] = base;
-        }
+        releasePages(arena, walker.page, pages);
+      } else if (live < u32[bw + S_SLOTS]!) {
+        const cls = infoClass(walker.info);
+        if (tails[cls] === 0) u32[G_CENTRAL + cls] = base;
+        else u32[(tails[cls]! >>> 2) + S_NEXT] = base;
+        tails[cls] = base;
       }
-    } else if (kind === PK_LARGE_HEAD) {
+    } else if (walker.kind === PK_LARGE_HEAD) {
       const alive = (u32[bw + S_ALLOC]! & u32[bw + S_MARK]! & 1) !== 0;
       u32[bw + S_MARK] = 0;
       if (alive) {
         result.liveObjects++;
-        result.liveBytes += pages << PAGE_LOG;
-        if (orphan) flagOrphan(u32, p, pages);
+        result.liveBytes += pages * PAGE_BYTES;
       } else {
         if (u32[bw + S_ALLOC] !== 0) {
           result.freedObjects++;
           result.freedBytes += u32[bw + S_BLOCK_BYTES]!;
         }
-        releaseSpan(arena, base, pages);
+        releasePages(arena, walker.page, pages);
       }
     } else {
-      // System spans: a root stack whose worker outgrew it (no owner) or died is freed here;
-      // live root stacks and handle chunks stay.
-      const cls = (info >>> PI_CLASS_SHIFT) & PI_CLASS_MASK;
-      if (cls === SYS_ROOT_STACK && (owner === NO_OWNER || orphan)) releaseSpan(arena, base, pages);
-      else result.liveBytes += pages << PAGE_LOG;
+      // System spans that recover.ts did not free are live: root-stack and handle chunks.
+      result.liveBytes += pages * PAGE_BYTES;
     }
-    p += pages;
   }
   return result;
-}
-
-function flagOrphan(u32: Uint32Array, first: number, pages: number): void {
-  for (let p = first; p < first + pages; p++) {
-    const pt = PAGE_TABLE_WORD + p * PT_WORDS + PT_INFO;
-    u32[pt] = (u32[pt]! | PI_ORPHAN) >>> 0;
-  }
 }
 
 function zapSlots(u32: Uint32Array, base: number, block: number, w: number, dead: number): void {
@@ -161,18 +149,5 @@ function zapSlots(u32: Uint32Array, base: number, block: number, w: number, dead
     const slot = (w << 5) + (31 - Math.clz32(bit));
     const word = (base + SPAN_HEADER_BYTES + slot * block) >>> 2;
     u32.fill(ZAP_WORD, word, word + (block >>> 2));
-  }
-}
-
-/** Clears every mark bit: needed only when a collector died in the middle of a pause. */
-export function clearAllMarks(arena: Arena, committedPages: number): void {
-  const u32 = arena.u32;
-  for (let p = arena.layout.headerPages; p < committedPages; ) {
-    const pt = PAGE_TABLE_WORD + p * PT_WORDS;
-    const kind = u32[pt + PT_INFO]! & PI_KIND_MASK;
-    if (kind !== PK_SMALL_HEAD && kind !== PK_LARGE_HEAD) { p++; continue; }
-    const bw = u32[pt + PT_SPAN]! >>> 2;
-    u32.fill(0, bw + S_MARK, bw + S_MARK + BITMAP_WORDS);
-    p += Math.max(1, u32[bw + S_PAGES]!);
   }
 }

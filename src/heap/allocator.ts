@@ -8,24 +8,24 @@
 //      forward only, so each slot is looked at once per cycle: O(1) amortised);
 //   2. for a partly free span on the central list of its class (built by the sweep in
 //      address order; mutators only pop it between collections, so a CAS pop has no ABA);
-//   3. for a fresh span from the page pool (under the heap lock);
-//   4. to the pacer (Thread.onPoolEmpty): collect, grow, or HeapOutOfMemoryError.
+//   3. for a fresh span from this thread's spares or the page pool (under the heap lock).
+// When all three fail it returns false, and the caller (gc/pacer.ts) collects or grows the
+// arena and tries again: this layer never calls up.
 //
 // A span's allocated bits describe every object outside the TLABs; a TLAB's own objects
 // are [start, cursor). A thread writes an object's header before bumping its cursor, so a
 // thread killed mid-allocation never leaves an allocated slot without a type.
 
 import type { Thread } from './thread.js';
-import { NEED_LARGE, NEED_SMALL, NEED_SYSTEM } from './thread.js';
 import {
-  G_ALLOC_KIB, G_CENTRAL, G_GC_OWNER, G_GC_STARTED, PAGE_BYTES, PAGE_LOG, PAGE_WORDS, PI_ORPHAN, PI_OWNER_SHIFT,
-  PK_LARGE_HEAD, PK_SMALL_HEAD, PK_SYSTEM_HEAD, PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_BYTES, SPAN_HEADER_WORDS, S_ALLOC,
-  S_BLOCK_BYTES, S_NEXT, S_PAGES, S_SCAN, S_SLOTS, TLAB_CURSOR, TLAB_LIMIT, TLAB_START,
-  TLAB_WORDS, W_TLAB, PAGE_TABLE_WORD,
+  G_ALLOC_KIB, G_CENTRAL, G_GC_STARTED, PAGE_BYTES, PAGE_WORDS, PK_LARGE_HEAD, PK_SMALL_HEAD, PK_SYSTEM_HEAD,
+  SPAN_HEADER_BYTES, SPAN_HEADER_WORDS, S_ALLOC, S_BLOCK_BYTES, S_NEXT, S_PAGES, S_SCAN, S_SLOTS, TLAB_CURSOR,
+  TLAB_LIMIT, TLAB_START, TLAB_WORDS, W_TLAB, NUM_ALLOC_CLASSES,
 } from './layout.js';
 import { CLASS_SPAN_PAGES, NUM_SIZE_CLASSES } from './sizeclasses.js';
 import { claimSpan, zeroWords } from './pagepool.js';
-import { acquireLock, releaseLock } from '../safepoint/lock.js';
+import { acquireLock, releaseLock } from './lock.js';
+import { adoptSpan, ctz, setBitRangePlain, slotIndex, spanOf } from './spans.js';
 
 /** Bytes counted locally before they are added to the shared pacing counter. */
 const ALLOC_FLUSH_BYTES = 256 << 10;
@@ -38,46 +38,34 @@ function countAlloc(t: Thread, bytes: number): void {
   }
 }
 
-/** Sets the allocated bits of slots [from, to) in the bitmap at word `bitmapWord`. */
-export function setBitRange(u32: Uint32Array, bitmapWord: number, from: number, to: number): void {
-  for (let s = from; s < to; ) {
-    const w = s >>> 5;
-    const lo = s & 31;
-    const hi = Math.min(32, to - (w << 5));
-    const mask = hi - lo === 32 ? -1 : ((1 << (hi - lo)) - 1) << lo;
-    u32[bitmapWord + w] = u32[bitmapWord + w]! | mask;
-    s = (w << 5) + hi;
-  }
-}
-
-/** Slot index of a block address in a small span. */
-export function slotOf(u32: Uint32Array, base: number, addr: number): number {
-  return Math.round((addr - base - SPAN_HEADER_BYTES) / u32[(base >>> 2) + S_BLOCK_BYTES]!);
-}
-
 /**
  * Retires the TLAB at word `tl`: sets the allocated bits of its objects and empties it.
  * Run by the owner on refill, and by the collector for stopped, parked and dead workers.
  */
-export function retireTlab(u32: Uint32Array, tl: number): void {
+export function retireTlab(u32: Uint32Array, f32: Float32Array, tl: number): void {
   const start = u32[tl + TLAB_START]!;
   const cursor = u32[tl + TLAB_CURSOR]!;
   if (cursor > start) {
     // Bits first, then the TLAB words: a concurrent checked reader (check.ts) that misses
     // the object in the TLAB finds its bit on a second look.
-    const base = u32[PAGE_TABLE_WORD + (start >>> PAGE_LOG) * PT_WORDS + PT_SPAN]!;
-    setBitRange(u32, (base >>> 2) + S_ALLOC, slotOf(u32, base, start), slotOf(u32, base, cursor));
+    const base = spanOf(u32, start);
+    setBitRangePlain(u32, (base >>> 2) + S_ALLOC, slotIndex(f32, base, start), slotIndex(f32, base, cursor));
   }
   u32[tl + TLAB_CURSOR] = 0;
   u32[tl + TLAB_LIMIT] = 0;
   u32[tl + TLAB_START] = 0;
 }
 
-/** Retires every TLAB of the worker whose control block starts at `ctl`. */
-export function retireAllTlabs(u32: Uint32Array, ctl: number): void {
-  for (let c = 0; c < NUM_SIZE_CLASSES * 2; c++) {
+/** Retires every TLAB of the worker whose control block starts at `ctl`, and clears its words. */
+export function retireAllTlabs(u32: Uint32Array, f32: Float32Array, ctl: number): void {
+  for (let c = 0; c < NUM_ALLOC_CLASSES; c++) {
     const tl = ctl + W_TLAB + c * TLAB_WORDS;
-    if (u32[tl + TLAB_LIMIT] !== 0) retireTlab(u32, tl);
+    if (u32[tl + TLAB_LIMIT] !== 0) retireTlab(u32, f32, tl);
+    else if (u32[tl + TLAB_START] !== 0 || u32[tl + TLAB_CURSOR] !== 0) {
+      // A thread killed while making this TLAB: its run was never handed out.
+      u32[tl + TLAB_CURSOR] = 0;
+      u32[tl + TLAB_START] = 0;
+    }
   }
 }
 
@@ -126,10 +114,6 @@ function takeRun(t: Thread, tl: number, base: number): boolean {
   return true;
 }
 
-function ctz(x: number): number {
-  return 31 - Math.clz32(x & -x);
-}
-
 /** Pops a partly free span from the central list of `allocClass`, or returns 0. */
 function popCentral(t: Thread, allocClass: number): number {
   for (;;) {
@@ -149,62 +133,43 @@ function popCentral(t: Thread, allocClass: number): number {
   }
 }
 
-/** Makes `slot` the owner of a span (clearing its orphan flag). */
-function adoptSpan(u32: Uint32Array, base: number, slot: number): void {
-  const first = base >>> PAGE_LOG;
-  const pages = u32[(base >>> 2) + S_PAGES]!;
-  for (let p = first; p < first + pages; p++) {
-    const pt = PAGE_TABLE_WORD + p * PT_WORDS + PT_INFO;
-    u32[pt] = ((u32[pt]! & 0xffff & ~PI_ORPHAN) | (slot << PI_OWNER_SHIFT)) >>> 0;
-  }
-}
-
 /**
  * Claims up to `count` spans of `pages` fresh pages each, of `kind`, under one acquisition
- * of the heap lock, asking the pacer (which may collect or grow) until at least one comes.
- * Returns them lowest address first, with this thread's views covering them.
+ * of the heap lock. Returns them lowest address first, with this thread's views covering
+ * them; empty when the pool has no run of `pages` free pages.
  */
-function claimSpans(t: Thread, pages: number, kind: number, allocClass: number, count: number, reason: number): number[] {
-  for (let attempt = 0; ; attempt++) {
-    const claimed: number[] = [];
-    acquireLock(t.i32, t.lockId, t.canBlock);
-    try {
-      for (let i = 0; i < count; i++) {
-        const base = claimSpan(t.arena, pages, kind, allocClass, t.slot);
-        if (base === 0) break;
-        claimed.push(base);
-      }
-    } finally {
-      releaseLock(t.i32, t.lockId);
+function claimSpans(t: Thread, pages: number, kind: number, allocClass: number, count: number): number[] {
+  const claimed: number[] = [];
+  acquireLock(t.i32, t.lockId, t.canBlock);
+  try {
+    for (let i = 0; i < count; i++) {
+      const base = claimSpan(t.arena, pages, kind, allocClass, t.slot);
+      if (base === 0) break;
+      claimed.push(base);
     }
-    if (claimed.length > 0) {
-      if ((claimed[claimed.length - 1]! >>> 2) + pages * PAGE_WORDS > t.viewWords) t.syncViews();
-      return claimed;
-    }
-    t.onPoolEmpty(pages, attempt, reason);
+  } finally {
+    releaseLock(t.i32, t.lockId);
   }
+  if (claimed.length > 0 && (claimed[claimed.length - 1]! >>> 2) + pages * PAGE_WORDS > t.viewWords) t.syncViews();
+  return claimed;
 }
 
 /**
- * Gives the TLAB of `allocClass` a new run with room for at least one block. Polls the
- * safepoint first. May collect, grow, or throw HeapOutOfMemoryError.
+ * Gives the TLAB of `allocClass` a new run with room for at least one block. Returns false
+ * when the page pool is empty; the caller paces (collects or grows) and calls again.
  */
-export function refillTlab(t: Thread, allocClass: number): void {
-  if (Atomics.load(t.i32, G_GC_OWNER) !== 0) t.safepointSlow();
+export function refillTlab(t: Thread, allocClass: number): boolean {
   const tl = t.ctl + W_TLAB + allocClass * TLAB_WORDS;
   const prevStart = t.u32[tl + TLAB_START]!;
-  retireTlab(t.u32, tl);
-  if (prevStart !== 0) {
-    const base = t.u32[PAGE_TABLE_WORD + (prevStart >>> PAGE_LOG) * PT_WORDS + PT_SPAN]!;
-    if (takeRun(t, tl, base)) return;
-  }
+  retireTlab(t.u32, t.f32, tl);
+  if (prevStart !== 0 && takeRun(t, tl, spanOf(t.u32, prevStart))) return true;
   for (;;) {
     const partial = popCentral(t, allocClass);
     if (partial === 0) break;
-    if (takeRun(t, tl, partial)) return;
+    if (takeRun(t, tl, partial)) return true;
   }
-  // A collection inside freshSmallSpan retired this TLAB again; it is empty either way.
-  takeRun(t, tl, freshSmallSpan(t, allocClass));
+  const fresh = freshSmallSpan(t, allocClass);
+  return fresh !== 0 && takeRun(t, tl, fresh);
 }
 
 /** Forgets this thread's spares if a collection has begun since they were claimed. */
@@ -220,7 +185,7 @@ function dropStaleSpares(t: Thread): void {
 const CLAIM_BATCH_PAGES = 8;
 
 /**
- * A fresh span of `allocClass`, from this thread's spares or from the pool. Spans are
+ * A fresh span of `allocClass`, from this thread's spares or from the pool, or 0. Spans are
  * claimed CLAIM_BATCH_PAGES at a time, so that two workers allocating at once take the heap
  * lock (and the bitmap and page-table lines under it) a few times less often. Spares need
  * no bookkeeping at a collection: they are empty spans, which the sweep frees, so a thread
@@ -231,23 +196,29 @@ function freshSmallSpan(t: Thread, allocClass: number): number {
   const spares = t.spareSpans[allocClass];
   if (spares !== undefined && spares.length > 0) return spares.pop()!;
   const pages = CLASS_SPAN_PAGES[allocClass % NUM_SIZE_CLASSES]!;
-  const claimed = claimSpans(t, pages, PK_SMALL_HEAD, allocClass, Math.max(1, Math.floor(CLAIM_BATCH_PAGES / pages)), NEED_SMALL);
-  // A collection inside the claim freed every spare this thread held, of every class.
-  dropStaleSpares(t);
+  const claimed = claimSpans(t, pages, PK_SMALL_HEAD, allocClass, Math.max(1, Math.floor(CLAIM_BATCH_PAGES / pages)));
+  if (claimed.length === 0) return 0;
   // Claimed lowest address first; kept so that pop() hands out the next lowest.
   t.spareSpans[allocClass] = claimed.slice(1).reverse();
   return claimed[0]!;
 }
 
+/** Pages of a large span holding `bytes` (header included). */
+export function largeSpanPages(bytes: number): number {
+  return Math.ceil((SPAN_HEADER_BYTES + bytes) / PAGE_BYTES);
+}
+
 /**
- * Allocates a large object of `bytes` (header included) in a span of its own. Its header
- * word (and an array's length word) are written before its allocated bit is set, so a
- * thread killed in between leaves a span the sweep frees.
+ * Allocates a large object of `bytes` (header included) in a span of its own, or returns 0
+ * when the pool has no run long enough. Its header word (and an array's length word) are
+ * written before its allocated bit is set, so a thread killed in between leaves a span the
+ * sweep frees.
  */
 export function allocLarge(t: Thread, bytes: number, header: number, length: number, isArray: boolean): number {
-  if (Atomics.load(t.i32, G_GC_OWNER) !== 0) t.safepointSlow();
-  const pages = Math.ceil((SPAN_HEADER_BYTES + bytes) / PAGE_BYTES);
-  const base = claimSpans(t, pages, PK_LARGE_HEAD, 0, 1, NEED_LARGE)[0]!;
+  const pages = largeSpanPages(bytes);
+  const claimed = claimSpans(t, pages, PK_LARGE_HEAD, 0, 1);
+  if (claimed.length === 0) return 0;
+  const base = claimed[0]!;
   const u32 = t.u32;
   const bw = base >>> 2;
   u32[bw + S_BLOCK_BYTES] = bytes;
@@ -259,11 +230,11 @@ export function allocLarge(t: Thread, bytes: number, header: number, length: num
   return ref;
 }
 
-/** A span for the runtime's own use (SYS_ROOT_STACK or SYS_HANDLE_CHUNK); never traced. */
+/** A span for the runtime's own use (SYS_ROOT_STACK or SYS_HANDLE_CHUNK), or 0; never traced. */
 export function allocSystemSpan(t: Thread, bytes: number, systemClass: number): number {
-  const pages = Math.ceil((SPAN_HEADER_BYTES + bytes) / PAGE_BYTES);
-  const base = claimSpans(t, pages, PK_SYSTEM_HEAD, systemClass, 1, NEED_SYSTEM)[0]!;
-  t.u32[(base >>> 2) + S_BLOCK_BYTES] = bytes;
-  return base;
+  const pages = largeSpanPages(bytes);
+  const claimed = claimSpans(t, pages, PK_SYSTEM_HEAD, systemClass, 1);
+  if (claimed.length === 0) return 0;
+  t.u32[(claimed[0]! >>> 2) + S_BLOCK_BYTES] = bytes;
+  return claimed[0]!;
 }
-

@@ -6,7 +6,7 @@
 
 import {
   G_COMMITTED_PAGES, G_HEADER_BYTES, G_MAGIC, G_MAX_PAGES, G_VERSION, LAYOUT_VERSION, MAGIC,
-  PAGE_LOG, arenaLayout, type ArenaLayout,
+  PAGE_BYTES, arenaLayout, type ArenaLayout,
 } from './layout.js';
 
 export class Arena {
@@ -50,6 +50,6 @@ export class Arena {
 
   /** Makes sure this thread sees every committed page. */
   ensureViews(): void {
-    if (this.viewBytes < this.committedPages() << PAGE_LOG || this.viewBytes < this.buffer.byteLength) this.refresh();
+    if (this.viewBytes < this.committedPages() * PAGE_BYTES || this.viewBytes < this.buffer.byteLength) this.refresh();
   }
 }

@@ -5,11 +5,10 @@
 // its owner's TLAB). Anything else is classified so the error can say what went wrong.
 
 import {
-  HDR_TYPE_MASK, PAGE_LOG, PAGE_TABLE_WORD, PI_CLASS_MASK, PI_CLASS_SHIFT, PI_KIND_MASK, PI_OWNER_SHIFT,
-  PK_FREE, PK_LARGE_HEAD, PK_LARGE_TAIL, PK_SMALL_HEAD, PK_SMALL_TAIL, PT_INFO, PT_SPAN, PT_WORDS,
-  SPAN_HEADER_BYTES, S_ALLOC, S_BLOCK_BYTES, S_SLOTS, TLAB_CURSOR, TLAB_START, TLAB_WORDS, W_TLAB,
-  G_COMMITTED_PAGES, MAX_WORKERS, workerWord,
+  G_COMMITTED_PAGES, HDR_TYPE_MASK, MAX_WORKERS, PAGE_LOG, PK_FREE, PK_LARGE_HEAD, PK_LARGE_TAIL, PK_SMALL_HEAD,
+  PK_SMALL_TAIL, SPAN_HEADER_BYTES, S_ALLOC, TLAB_CURSOR, TLAB_START, TLAB_WORDS, W_TLAB, workerWord,
 } from './layout.js';
+import { infoClass, infoKind, infoOwner, pageInfo, pageSpan, slotStartIndex } from './spans.js';
 
 export const REF_OK = 0;
 export const REF_NULL = 1;
@@ -28,42 +27,37 @@ export const REF_PROBLEMS = [
 ];
 
 /** Classifies `ref`. `tlabAware` counts objects in their owner's unretired TLAB as allocated. */
-export function classifyRef(u32: Uint32Array, ref: number, tlabAware: boolean): number {
+export function classifyRef(u32: Uint32Array, f32: Float32Array, ref: number, tlabAware: boolean): number {
   if (typeof ref !== 'number' || !Number.isInteger(ref) || ref < 0) return REF_NOT_NUMBER;
   if (ref === 0) return REF_NULL;
   if ((ref & 7) !== 0) return REF_MISALIGNED;
   const page = ref >>> PAGE_LOG;
   if (ref >= 2 ** 32 || page >= Atomics.load(u32, G_COMMITTED_PAGES) || (ref >>> 2) >= u32.length) return REF_OUTSIDE;
-  const info = u32[PAGE_TABLE_WORD + page * PT_WORDS + PT_INFO]!;
-  const kind = info & PI_KIND_MASK;
+  const kind = infoKind(pageInfo(u32, page));
   if (kind === PK_FREE) return REF_FREE_PAGE;
   if (kind !== PK_SMALL_HEAD && kind !== PK_SMALL_TAIL && kind !== PK_LARGE_HEAD && kind !== PK_LARGE_TAIL) return REF_NOT_OBJECT_PAGE;
-  const base = u32[PAGE_TABLE_WORD + page * PT_WORDS + PT_SPAN]!;
+  const base = pageSpan(u32, page);
   const bw = base >>> 2;
-  const off = ref - base - SPAN_HEADER_BYTES;
-  if (off < 0) return REF_NOT_SLOT_START;
   if (kind === PK_LARGE_HEAD || kind === PK_LARGE_TAIL) {
-    if (off !== 0) return REF_NOT_SLOT_START;
+    if (ref !== base + SPAN_HEADER_BYTES) return REF_NOT_SLOT_START;
     return (u32[bw + S_ALLOC]! & 1) !== 0 ? REF_OK : REF_FREE_SLOT;
   }
-  const block = u32[bw + S_BLOCK_BYTES]!;
-  const slot = Math.floor(off / block);
-  if (slot * block !== off || slot >= u32[bw + S_SLOTS]!) return REF_NOT_SLOT_START;
+  const slot = slotStartIndex(u32, f32, base, ref);
+  if (slot < 0) return REF_NOT_SLOT_START;
   const bitWord = bw + S_ALLOC + (slot >>> 5);
   const bit = 1 << (slot & 31);
   if ((u32[bitWord]! & bit) !== 0) return REF_OK;
   if (!tlabAware) return REF_FREE_SLOT;
   // The owner may be retiring its TLAB right now: it sets the bit before it clears the TLAB,
   // so look at the TLAB, then at the bit again.
-  if (inOwnersTlab(u32, info, ref)) return REF_OK;
+  if (inOwnersTlab(u32, pageInfo(u32, base >>> PAGE_LOG), ref)) return REF_OK;
   return (Atomics.load(u32, bitWord) & bit) !== 0 ? REF_OK : REF_FREE_SLOT;
 }
 
-function inOwnersTlab(u32: Uint32Array, info: number, ref: number): boolean {
-  const owner = info >>> PI_OWNER_SHIFT;
+function inOwnersTlab(u32: Uint32Array, head: number, ref: number): boolean {
+  const owner = infoOwner(head);
   if (owner >= MAX_WORKERS) return false;
-  const cls = (info >>> PI_CLASS_SHIFT) & PI_CLASS_MASK;
-  const tl = workerWord(owner) + W_TLAB + cls * TLAB_WORDS;
+  const tl = workerWord(owner) + W_TLAB + infoClass(head) * TLAB_WORDS;
   // The owner may move its TLAB meanwhile: a cursor is paired with the start read before it
   // only if the start has not changed after it.
   const start = u32[tl + TLAB_START]!;

@@ -6,10 +6,10 @@ import type { Thread } from './thread.js';
 import { allocSystemSpan } from './allocator.js';
 import {
   G_HANDLE_CHUNKS, G_HANDLE_FREE, HANDLE_CHUNK_BYTES, HANDLE_CHUNKS_MAX, HANDLE_DIR_WORD, HANDLE_GEN_SHIFT,
-  HANDLE_ID_GEN_FACTOR, HANDLE_WORDS, HANDLES_PER_CHUNK, HANDLES_PER_CHUNK_LOG, HK_FREE, HK_MASK, H_META, H_NEXT,
-  H_OWNER, H_REF, SPAN_HEADER_WORDS, SYS_HANDLE_CHUNK,
+  HANDLE_ID_GEN_FACTOR, HANDLE_WORDS, HANDLES_PER_CHUNK, HANDLES_PER_CHUNK_LOG, HK_FINAL, HK_FREE, HK_MASK, H_META, H_NEXT,
+  H_OWNER, H_REF, SPAN_HEADER_WORDS, SYS_HANDLE_CHUNK, G_FINAL_PENDING, HDR_FINALIZED, MAX_WORKERS, W_FINAL_HEAD, workerWord,
 } from './layout.js';
-import { acquireLock, releaseLock } from '../safepoint/lock.js';
+import { acquireLock, releaseLock } from './lock.js';
 import { HeapUsageError } from '../errors.js';
 
 /** Word index of handle `index`'s entry. */
@@ -36,7 +36,10 @@ export function handleId(t: Thread, index: number): number {
   return (t.u32[handleEntry(t, index) + H_META]! >>> HANDLE_GEN_SHIFT) * HANDLE_ID_GEN_FACTOR + index;
 }
 
-/** Allocates a handle entry of `kind` holding `ref`; returns its index. */
+/**
+ * Allocates a handle entry of `kind` holding `ref`; returns its index, or -1 when a new chunk
+ * is needed and the page pool has no room for it (the caller paces and calls again).
+ */
 export function allocHandle(t: Thread, kind: number, ref: number, owner: number): number {
   for (;;) {
     acquireLock(t.i32, t.lockId, t.canBlock);
@@ -61,15 +64,16 @@ export function allocHandle(t: Thread, kind: number, ref: number, owner: number)
       releaseLock(t.i32, t.lockId);
     }
     if (!needChunk) return index;
-    addChunk(t);
+    if (!addChunk(t)) return -1;
   }
 }
 
-function addChunk(t: Thread): void {
+function addChunk(t: Thread): boolean {
   if (t.u32[G_HANDLE_CHUNKS]! >= HANDLE_CHUNKS_MAX) {
     throw new HeapUsageError(`the handle table is full (${HANDLE_CHUNKS_MAX * HANDLES_PER_CHUNK} persistent handles, weak refs and queued finalizers)`, { workerId: t.slot });
   }
   const span = allocSystemSpan(t, HANDLE_CHUNK_BYTES, SYS_HANDLE_CHUNK);
+  if (span === 0) return false;
   acquireLock(t.i32, t.lockId, t.canBlock);
   try {
     const u32 = t.u32;
@@ -88,6 +92,7 @@ function addChunk(t: Thread): void {
   } finally {
     releaseLock(t.i32, t.lockId);
   }
+  return true;
 }
 
 /** Frees a handle entry; its generation moves on so old ids go stale. */
@@ -120,6 +125,35 @@ export function resolveHandle(t: Thread, id: number, kind: number): number {
   const meta = Atomics.load(t.u32, w + H_META);
   if ((meta & HK_MASK) !== kind || meta >>> HANDLE_GEN_SHIFT !== gen) return -1;
   return index;
+}
+
+/**
+ * Rebuilds every worker's finalization queue from the entries' H_OWNER words, lowest index
+ * first; an entry whose owner is not live (`live[slot]` is 0) moves to `fallback`. Each
+ * queued object gets its "finalized" header bit: an entry exists, so the object is never
+ * queued twice. Sets the pending count. Runs inside a pause.
+ */
+export function rebuildFinalQueues(t: Thread, live: Uint8Array, fallback: number): number {
+  const u32 = t.u32;
+  for (let slot = 0; slot < MAX_WORKERS; slot++) u32[workerWord(slot) + W_FINAL_HEAD] = 0;
+  let queued = 0;
+  for (let i = handleCapacity(u32) - 1; i >= 0; i--) {
+    const w = handleWord(u32, i);
+    if ((u32[w + H_META]! & HK_MASK) !== HK_FINAL) continue;
+    let owner = u32[w + H_OWNER]!;
+    if (owner >= MAX_WORKERS || live[owner] !== 1) {
+      owner = fallback;
+      u32[w + H_OWNER] = owner;
+    }
+    const ref = u32[w + H_REF]!;
+    u32[ref >>> 2] = (u32[ref >>> 2]! | HDR_FINALIZED) >>> 0;
+    const q = workerWord(owner) + W_FINAL_HEAD;
+    u32[w + H_NEXT] = u32[q]!;
+    u32[q] = i + 1;
+    queued++;
+  }
+  Atomics.store(u32, G_FINAL_PENDING, queued);
+  return queued;
 }
 
 /**

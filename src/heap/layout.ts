@@ -56,8 +56,10 @@ export const LAYOUT_VERSION = 1;
 //    23  G_CHECKED            1 when accessors validate refs
 //    24  G_SAFEPOINT_MS       safepointTimeoutMs
 //    25  G_WORKER_SEQ    (A)  attach counter, feeds worker generation stamps
-//    26  G_GC_FLAGS           debug flags (GC_FLAG_*)
+//    26  G_GC_FLAGS           debug flags (GC_FLAG_*) and GC_FLAG_IN_PAUSE
+//    27  G_DEATHS        (A)  workers declared dead (every declaration bumps it)
 //    28  G_FINAL_PENDING (A)  objects queued for finalization and not yet run
+//    29  G_DEATHS_SEEN        G_DEATHS when a pause last recovered what dead workers left
 //   32‥47  G_EVENT_*          the last GcEvent (see below)
 //   48‥49  G_TIME_ORIGIN      f64 Date.now() at creation; worker clocks are ms since this
 //   64‥64+2·N  G_CENTRAL      per size class: head of the central list of partly free spans (A)
@@ -89,7 +91,9 @@ export const G_CHECKED = 23;
 export const G_SAFEPOINT_MS = 24;
 export const G_WORKER_SEQ = 25;
 export const G_GC_FLAGS = 26;
+export const G_DEATHS = 27;
 export const G_FINAL_PENDING = 28;
+export const G_DEATHS_SEEN = 29;
 
 // The last GcEvent, written by the collector before it ends the pause, so that a worker
 // that joined a collection as a participant can return the event of that collection.
@@ -118,6 +122,8 @@ export const GC_KIND_MINOR = 1;
 export const GC_KIND_MAJOR = 2;
 export const GC_FLAG_VERIFY = 1; // run verify() inside every pause
 export const GC_FLAG_ZAP = 2; // fill freed slots with ZAP_WORD
+/** Set while a pause does its work; still set at the next pause if its collector died. */
+export const GC_FLAG_IN_PAUSE = 0x100;
 
 /** Written over freed memory in zap mode; never a valid header (type id 0xdead > MAX_TYPES). */
 export const ZAP_WORD = 0xdeaddead;
@@ -140,6 +146,7 @@ export const PAUSE_RING_SIZE = 1024;
 //     6  W_SAFEPOINT_MS    ms since G_TIME_ORIGIN when it last entered its outermost scope or
 //                      stopped at a safepoint (not per refill: a clock read there costs ~2%)
 //     7  W_THREAD_ID       threadId of the worker, for error messages
+//     8  W_ROOT_SPARE      root-stack chunks this worker grew into and left (roots.ts)
 //    10  W_FINAL_HEAD      finalization queue of this worker: handle index + 1
 // 29‥31  W_NO_TLAB        a TLAB that is always empty (large structs point here)
 //    32‥  W_TLAB           per allocation class: [cursor, limit, start] byte addresses
@@ -152,6 +159,7 @@ export const W_ROOT_LIMIT = 4;
 export const W_ROOT_SPAN = 5;
 export const W_SAFEPOINT_MS = 6;
 export const W_THREAD_ID = 7;
+export const W_ROOT_SPARE = 8;
 export const W_FINAL_HEAD = 10;
 export const W_NO_TLAB = 29;
 export const W_TLAB = 32;
@@ -247,6 +255,8 @@ export const ARRAY_LENGTH_WORD = 1;
 //     3  S_SCAN        next slot a free-run search starts from
 //     4  (unused)
 //     5  S_INV_F32     f32: 1 / S_BLOCK_BYTES, slightly rounded up (slot index without division)
+//  root-stack chunks (system spans) use words 2 and 3 as S_CHUNK_PREV (the chunk below, or
+//  the next spare) and S_CHUNK_TOP (the chunk's top while another chunk is current)
 //     6  S_AGE         reserved for generations (minor collections survived); unused yet
 //     7  S_PAGES       pages in the span
 //  8‥15  S_MARK        mark bitmap, one bit per slot
@@ -261,6 +271,8 @@ export const S_SLOTS = 1;
 export const S_NEXT = 2;
 export const S_SCAN = 3;
 export const S_INV_F32 = 5;
+export const S_CHUNK_PREV = 2;
+export const S_CHUNK_TOP = 3;
 export const S_AGE = 6;
 export const S_PAGES = 7;
 export const BITMAP_WORDS = 8;
@@ -277,8 +289,9 @@ export const S_DIRTY = S_ALLOC + BITMAP_WORDS;
 //
 //   31            16 15        8 7  6  5  4 3      0
 //  +----------------+-----------+--+--+--+--+--------+
-//  |  owner slot    |  class    |  |  |O |G |  kind  |   O: orphan, G: old generation
-//  +----------------+-----------+--+--+--+--+--------+
+//  |  owner slot    |  class    |  |C |O |G |  kind  |   G: old generation (every page of a span)
+//  +----------------+-----------+--+--+--+--+--------+   O: orphan, owner: head page only
+//                                                         C: free page never written (clean)
 //
 // Kinds: PK_FREE, PK_HEADER (arena header), PK_SMALL_HEAD / PK_SMALL_TAIL (a span of one
 // size class), PK_LARGE_HEAD / PK_LARGE_TAIL (one large object), PK_SYSTEM_HEAD /
@@ -300,6 +313,7 @@ export const PAGE_KIND_NAMES = ['free', 'header', 'small', 'small-tail', 'large'
 export const PI_KIND_MASK = 0xf;
 export const PI_OLD = 0x10;
 export const PI_ORPHAN = 0x20;
+export const PI_CLEAN = 0x40;
 export const PI_CLASS_SHIFT = 8;
 export const PI_CLASS_MASK = 0xff;
 export const PI_OWNER_SHIFT = 16;
@@ -308,10 +322,6 @@ export const NO_OWNER = 0xffff;
  *  is NO_OWNER (a stack its worker outgrew) or dead. Handle chunks live as long as the heap. */
 export const SYS_ROOT_STACK = 1;
 export const SYS_HANDLE_CHUNK = 2;
-
-export function pageInfo(kind: number, cls: number, owner: number): number {
-  return (kind | (cls << PI_CLASS_SHIFT) | (owner << PI_OWNER_SHIFT)) >>> 0;
-}
 
 // ---------------------------------------------------------------------------------------
 // Handle table: a directory of HANDLE_CHUNKS_MAX chunk addresses in the header; each chunk
@@ -344,8 +354,10 @@ export const HANDLE_INDEX_BITS = 22; // HANDLES_PER_CHUNK * HANDLE_CHUNKS_MAX = 
 export const HANDLE_ID_GEN_FACTOR = 2 ** HANDLE_INDEX_BITS;
 export const HANDLE_CHUNK_BYTES = HANDLES_PER_CHUNK * HANDLE_WORDS * 4;
 
-/** Root stacks start with this many slots and double when full. */
-export const ROOT_STACK_INITIAL_SLOTS = 4096 - SPAN_HEADER_WORDS;
+/** A root-stack chunk is a one-page system span: this many ref slots. */
+export const ROOT_CHUNK_SLOTS = PAGE_WORDS - SPAN_HEADER_WORDS;
+/** Spare root-stack chunks a worker keeps across a collection; the rest are freed. */
+export const ROOT_SPARES_KEPT = 64;
 
 // ---------------------------------------------------------------------------------------
 // Header regions, chained from the globals.

@@ -1,29 +1,27 @@
-// The global page pool: a bitmap with one bit per page (1 = free), and the page table.
+// The global page pool: a bitmap with one bit per page (1 = free), beside the page table.
 //
-// Concurrency contract: claim, release and grow run under the heap lock; the collector
-// rebuilds the bitmap from the page table inside a pause (`rebuildFreeBitmap`), so a holder
-// that died between two stores leaves at worst a page that the next collection finds again.
+// Concurrency contract: claim and grow run under the heap lock (or inside a pause); release
+// runs inside a pause. The bitmap and the free count are derived from the page table: every
+// pause rebuilds them (`rebuildFreeBitmap`), so a lock holder killed between two stores leaves
+// at worst pages nobody can claim until the next pause. Page-table entries follow the
+// publish/retire protocol of spans.ts, so a kill leaves strays, never a head over missing tails.
+//
 // Free pages are handed out lowest address first: recycled pages are cold, and packing the
 // heap low keeps the working set small.
 
 import type { Arena } from './arena.js';
 import {
-  G_COMMITTED_PAGES, G_FREE_PAGES, G_POOL_HINT, PAGE_LOG, PAGE_WORDS, PI_CLASS_SHIFT, PI_KIND_MASK,
-  PI_OWNER_SHIFT, PK_FREE, PK_LARGE_HEAD, PK_SMALL_HEAD, PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_WORDS, S_BLOCK_BYTES, S_INV_F32,
-  S_PAGES, S_SLOTS,
+  G_COMMITTED_PAGES, G_FREE_PAGES, G_POOL_HINT, PAGE_WORDS, PI_CLEAN, PI_KIND_MASK, PK_FREE, PK_LARGE_HEAD,
+  PK_SMALL_HEAD, PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_WORDS, S_BLOCK_BYTES, S_INV_F32, S_PAGES, S_SLOTS,
 } from './layout.js';
 import { CLASS_BLOCK_BYTES, CLASS_SLOTS, NUM_SIZE_CLASSES } from './sizeclasses.js';
-
-/** Page table flag on a free page whose bytes are known to be zero (never used since growth). */
-export const PI_CLEAN = 0x40;
+import { blockReciprocal, headInfo, pageAddr, popcount, publishSpan, retirePages } from './spans.js';
 
 /**
- * Claims `pages` consecutive free pages and writes their page-table entries as one span
- * (`headKind` on the first, `headKind + 1` on the rest). Returns the span's byte address,
- * or 0 when no run is free. Pages come back zeroed, with the span header's shape written
- * (S_PAGES, and for a small span its class geometry) before the page table names the span:
- * a claimer killed right after this leaves a span the sweep can walk and free.
- * Caller holds the heap lock.
+ * Claims `pages` consecutive free pages as one span of `headKind` (class `cls`, owner
+ * `owner`). Returns its byte address, or 0 when no run is free. The span comes back with its
+ * header zeroed and its shape written (S_PAGES, a small span's geometry) before it is
+ * published. Caller holds the heap lock.
  */
 export function claimSpan(arena: Arena, pages: number, headKind: number, cls: number, owner: number): number {
   const { u32 } = arena;
@@ -54,11 +52,10 @@ export function claimSpan(arena: Arena, pages: number, headKind: number, cls: nu
   }
   if (first < 0) return 0;
 
-  const base = first << PAGE_LOG;
+  const base = pageAddr(first);
   // The run may lie in memory another thread added by growing the arena; the page table
   // and bitmap are in the header, always in view, but the span itself is written below.
-  if ((first + pages) << PAGE_LOG > arena.viewBytes) arena.refresh();
-  const info = (headKind | (cls << PI_CLASS_SHIFT) | (owner << PI_OWNER_SHIFT)) >>> 0;
+  if (pageAddr(first + pages) > arena.viewBytes) arena.refresh();
   const { pageTableWord } = arena.layout;
   let dirty = false;
   for (let p = first; p < first + pages; p++) {
@@ -74,11 +71,7 @@ export function claimSpan(arena: Arena, pages: number, headKind: number, cls: nu
   body[word + S_PAGES] = pages;
   if (headKind === PK_SMALL_HEAD) initSmallSpan(arena, base, cls % NUM_SIZE_CLASSES);
   else if (headKind === PK_LARGE_HEAD) body[word + S_SLOTS] = 1;
-  for (let p = first; p < first + pages; p++) {
-    const pt = pageTableWord + p * PT_WORDS;
-    u32[pt + PT_SPAN] = base;
-    u32[pt + PT_INFO] = p === first ? info : (info + 1) >>> 0;
-  }
+  publishSpan(u32, base, pages, headInfo(headKind, cls, owner));
   return base;
 }
 
@@ -88,7 +81,7 @@ function initSmallSpan(arena: Arena, base: number, sizeClass: number): void {
   const block = CLASS_BLOCK_BYTES[sizeClass]!;
   arena.u32[bw + S_BLOCK_BYTES] = block;
   arena.u32[bw + S_SLOTS] = CLASS_SLOTS[sizeClass]!;
-  arena.f32[bw + S_INV_F32] = Math.fround((1 / block) * (1 + 2 ** -20));
+  arena.f32[bw + S_INV_F32] = blockReciprocal(block);
 }
 
 // A page of zeros in ordinary (unshared) memory: `set` from it zeroes shared memory twice as
@@ -103,15 +96,15 @@ export function zeroWords(u32: Uint32Array, from: number, to: number): void {
   }
 }
 
-/** Returns a span's pages to the pool. Caller holds the heap lock or runs inside a pause. */
-export function releaseSpan(arena: Arena, base: number, pages: number): void {
+/**
+ * Returns pages [first, first + pages) to the pool (a span, or a stray tail). Inside a
+ * pause only: the page table is retired head first, then the bitmap is set.
+ */
+export function releasePages(arena: Arena, first: number, pages: number): void {
   const { u32 } = arena;
-  const { freeBitmapWord, pageTableWord } = arena.layout;
-  const first = base >>> PAGE_LOG;
+  const { freeBitmapWord } = arena.layout;
+  retirePages(u32, first, pages);
   for (let p = first; p < first + pages; p++) {
-    const pt = pageTableWord + p * PT_WORDS;
-    u32[pt + PT_SPAN] = 0;
-    u32[pt + PT_INFO] = PK_FREE;
     u32[freeBitmapWord + (p >>> 5)] = u32[freeBitmapWord + (p >>> 5)]! | (1 << (p & 31));
   }
   Atomics.add(u32, G_FREE_PAGES, pages);
@@ -121,14 +114,14 @@ export function releaseSpan(arena: Arena, base: number, pages: number): void {
 
 /**
  * Grows the buffer to hold `toPages` pages (never beyond the maximum), marking the new pages
- * free and clean. Returns the pages added. Caller holds the heap lock.
+ * free and clean. Returns the pages added. Caller holds the heap lock or runs in a pause.
  */
 export function growArena(arena: Arena, toPages: number): number {
   const { maxPages, pageTableWord, freeBitmapWord } = arena.layout;
   const committed = Atomics.load(arena.u32, G_COMMITTED_PAGES);
   const target = Math.min(maxPages, toPages);
   if (target <= committed) return 0;
-  arena.buffer.grow(target << PAGE_LOG);
+  if (arena.buffer.byteLength < pageAddr(target)) arena.buffer.grow(pageAddr(target));
   arena.refresh();
   const { u32 } = arena;
   for (let p = committed; p < target; p++) {
@@ -167,11 +160,4 @@ export function rebuildFreeBitmap(arena: Arena): number {
   Atomics.store(u32, G_FREE_PAGES, free);
   u32[G_POOL_HINT] = hint < 0 ? 0 : hint;
   return free;
-}
-
-export function popcount(x: number): number {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  x = (x + (x >>> 4)) & 0x0f0f0f0f;
-  return Math.imul(x, 0x01010101) >>> 24;
 }

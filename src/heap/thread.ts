@@ -1,20 +1,22 @@
 // Thread: what one thread (the creator, or a worker) knows of the heap it has attached to.
+// The heap layer's functions take it; they never call up into the collector: where they
+// need memory the pool does not have, they return a failure for the caller to pace on.
 //
 // Concurrency contract: a Thread object belongs to one JS thread. Its words in the arena
 // (its worker control block, root stack and TLABs) are written by that thread while it is
 // running and by the collector while it is stopped or parked, never both at once.
 
 import { Arena } from './arena.js';
-import { G_CHECKED, G_SAFEPOINT_MS, G_TIME_ORIGIN_F64, W_GEN, W_ROOT_BASE, W_ROOT_LIMIT, workerWord } from './layout.js';
+import { G_CHECKED, G_SAFEPOINT_MS, G_TIME_ORIGIN_F64, W_GEN, workerWord } from './layout.js';
 import { TypeCache } from './types.js';
-import { lockWord } from '../safepoint/lock.js';
+import { lockWord } from './lock.js';
 
 /** Why a thread asks for memory it could not find: drives pacing. */
 export const NEED_SMALL = 0;
 export const NEED_LARGE = 1;
 export const NEED_SYSTEM = 2;
 
-export abstract class Thread {
+export class Thread {
   readonly arena: Arena;
   u8: Uint8Array;
   u32: Uint32Array;
@@ -38,7 +40,7 @@ export abstract class Thread {
 
   /** Scope depth: 0 means parked. */
   depth = 0;
-  /** Root-stack slot of the current frame's escape slot, relative to the stack base. */
+  /** Word index of the current frame's escape slot on the root stack (roots.ts). */
   frame = 0;
   /** Word index one past the root stack while running; 0 while parked, which sends every
    *  allocation to the slow path, where "outside a scope" is reported. */
@@ -79,14 +81,6 @@ export abstract class Thread {
     this.viewWords = this.u32.length;
   }
 
-  get rootBase(): number {
-    return this.u32[this.ctl + W_ROOT_BASE]!;
-  }
-
-  get rootEnd(): number {
-    return this.u32[this.ctl + W_ROOT_LIMIT]!;
-  }
-
   /** Milliseconds since the heap was created, on the clock every thread shares
    *  (wall-clock resolution; for "how long since this worker's last safepoint"). */
   nowMs(): number {
@@ -97,16 +91,6 @@ export abstract class Thread {
   clockMs(): number {
     return performance.now();
   }
-
-  /**
-   * Called by the allocator when the page pool cannot supply `pages` pages. Collects,
-   * grows the arena or throws HeapOutOfMemoryError; returns when a retry may succeed.
-   * `attempt` counts the failures of this one request.
-   */
-  abstract onPoolEmpty(pages: number, attempt: number, reason: number): void;
-
-  /** Called at a safepoint when a collection has been requested. */
-  abstract safepointSlow(): void;
 }
 
 function detectCanBlock(): boolean {

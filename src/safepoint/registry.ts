@@ -11,7 +11,7 @@
 // that state, because seq-cst atomics order the plain accesses around them.
 
 import {
-  G_ARRIVALS, G_EPOCH, G_GC_OWNER, G_WORKER_SEQ, MAX_WORKERS, W_GEN, W_STATE, WS_DEAD, WS_FREE, WS_PARKED,
+  G_ARRIVALS, G_DEATHS, G_EPOCH, G_GC_OWNER, G_WORKER_SEQ, MAX_WORKERS, W_GEN, W_STATE, WS_DEAD, WS_FREE, WS_PARKED,
   WS_RESERVED, WS_RUNNING, WS_STOPPED, workerWord,
 } from '../heap/layout.js';
 import { HeapUsageError } from '../errors.js';
@@ -142,6 +142,7 @@ export function declareDead(i32: Int32Array, slot: number, gen: number): boolean
     if (state === WS_FREE || state === WS_DEAD) return false;
     if (Atomics.compareExchange(i32, w + W_STATE, state, WS_DEAD) === state) break;
   }
+  Atomics.add(i32, G_DEATHS, 1);
   announceArrival(i32);
   Atomics.notify(i32, G_EPOCH);
   return true;

@@ -2,7 +2,7 @@
 // (supervisor.ts in Node, a blob Web Worker in browsers), which run code of their own
 // rather than a bundle of this library.
 
-import { G_ARRIVALS, G_EPOCH, W_GEN, W_STATE, WS_DEAD, WS_FREE, workerWord } from '../heap/layout.js';
+import { G_ARRIVALS, G_DEATHS, G_EPOCH, W_GEN, W_STATE, WS_DEAD, WS_FREE, workerWord } from '../heap/layout.js';
 
 export const DECLARE_DEAD_SOURCE = `
 function declareDead(i32, slot, gen) {
@@ -13,6 +13,7 @@ function declareDead(i32, slot, gen) {
     if (state === ${WS_FREE} || state === ${WS_DEAD}) return;
     if (Atomics.compareExchange(i32, w + ${W_STATE}, state, ${WS_DEAD}) === state) break;
   }
+  Atomics.add(i32, ${G_DEATHS}, 1);
   Atomics.add(i32, ${G_ARRIVALS}, 1);
   Atomics.notify(i32, ${G_ARRIVALS});
   Atomics.notify(i32, ${G_EPOCH});

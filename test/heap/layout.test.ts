@@ -3,7 +3,7 @@
 // derived sizes (span header, worker block, header pages) hold what they must.
 import { describe, expect, it } from 'vitest';
 import * as L from '../../src/heap/layout.js';
-import { PI_CLEAN } from '../../src/heap/pagepool.js';
+import { headInfo, tailInfo } from '../../src/heap/spans.js';
 import { CLASS_SLOTS, NUM_SIZE_CLASSES } from '../../src/heap/sizeclasses.js';
 
 /** Every exported numeric constant whose name starts with `prefix`. */
@@ -190,7 +190,7 @@ describe('span header', () => {
   });
 
   it('the first root stack fills whole pages', () => {
-    expect((L.ROOT_STACK_INITIAL_SLOTS * 4 + L.SPAN_HEADER_BYTES) % L.PAGE_BYTES).toBe(0);
+    expect(L.ROOT_CHUNK_SLOTS * 4 + L.SPAN_HEADER_BYTES).toBe(L.PAGE_BYTES);
   });
 });
 
@@ -198,7 +198,7 @@ describe('page table entries', () => {
   it('kind, flags, class and owner fields do not overlap', () => {
     const owner = 0xffff << L.PI_OWNER_SHIFT;
     const cls = L.PI_CLASS_MASK << L.PI_CLASS_SHIFT;
-    const fields = [L.PI_KIND_MASK, L.PI_OLD, L.PI_ORPHAN, PI_CLEAN, cls, owner >>> 0];
+    const fields = [L.PI_KIND_MASK, L.PI_OLD, L.PI_ORPHAN, L.PI_CLEAN, cls, owner >>> 0];
     for (let i = 0; i < fields.length; i++) {
       for (let j = i + 1; j < fields.length; j++) expect(fields[i]! & fields[j]!, `fields ${i} and ${j}`).toBe(0);
     }
@@ -218,12 +218,23 @@ describe('page table entries', () => {
     expect(L.PK_SYSTEM_TAIL).toBe(L.PK_SYSTEM_HEAD + 1);
   });
 
-  it('pageInfo packs and the masks unpack', () => {
-    const info = L.pageInfo(L.PK_SMALL_HEAD, L.NUM_ALLOC_CLASSES - 1, L.MAX_WORKERS - 1);
+  it('headInfo packs and the masks unpack', () => {
+    const info = headInfo(L.PK_SMALL_HEAD, L.NUM_ALLOC_CLASSES - 1, L.MAX_WORKERS - 1);
     expect(info & L.PI_KIND_MASK).toBe(L.PK_SMALL_HEAD);
     expect((info >>> L.PI_CLASS_SHIFT) & L.PI_CLASS_MASK).toBe(L.NUM_ALLOC_CLASSES - 1);
     expect(info >>> L.PI_OWNER_SHIFT).toBe(L.MAX_WORKERS - 1);
-    expect(L.pageInfo(L.PK_LARGE_HEAD, 0, L.NO_OWNER) >>> L.PI_OWNER_SHIFT).toBe(L.NO_OWNER);
+    expect(headInfo(L.PK_LARGE_HEAD, 0, L.NO_OWNER) >>> L.PI_OWNER_SHIFT).toBe(L.NO_OWNER);
+    expect(tailInfo(L.PK_LARGE_HEAD, 3) & L.PI_KIND_MASK).toBe(L.PK_LARGE_TAIL);
+  });
+
+  it('page flags do not overlap the kind, the class or the owner', () => {
+    const flags = [L.PI_OLD, L.PI_ORPHAN, L.PI_CLEAN];
+    for (const f of flags) {
+      expect(f & L.PI_KIND_MASK).toBe(0);
+      expect(f & (L.PI_CLASS_MASK << L.PI_CLASS_SHIFT)).toBe(0);
+      expect(f >>> L.PI_OWNER_SHIFT).toBe(0);
+    }
+    expect(new Set(flags).size).toBe(flags.length);
   });
 });
 

@@ -1,8 +1,10 @@
 // Roots: scope frames, escape, root(), throwing scopes, root-stack growth, persistent
 // handles (ids, lookup, release, no id reuse) and weak refs.
 import { describe, expect, it } from 'vitest';
-import { Heap, HeapUsageError, InvalidRefError, ScopeError, StaleRefError, type WeakHandle } from '../../src/index.js';
-import { W_ROOT_BASE, W_ROOT_TOP, workerWord } from '../../src/heap/layout.js';
+import { Heap, type Persistent, HeapUsageError, InvalidRefError, ScopeError, StaleRefError, type WeakHandle } from '../../src/index.js';
+import { PAGE_BYTES, PK_FREE, ROOT_CHUNK_SLOTS, ROOT_SPARES_KEPT, workerWord } from '../../src/heap/layout.js';
+import { infoKind, pageInfo } from '../../src/heap/spans.js';
+import { RootChunkWalker } from '../../src/heap/roots.js';
 
 const MiB = 1 << 20;
 
@@ -12,10 +14,12 @@ function setup(size = 4 * MiB) {
   return { heap, Node };
 }
 
+/** Slots in use on this worker's root stack, over all its chunks. */
 function rootDepth(heap: Heap): number {
   const u32 = new Uint32Array(heap.buffer);
-  const ctl = workerWord(heap.workerId);
-  return u32[ctl + W_ROOT_TOP]! - u32[ctl + W_ROOT_BASE]!;
+  let depth = 0;
+  for (const w = new RootChunkWalker().reset(u32, workerWord(heap.workerId), 1 << 20); w.next();) depth += w.to - w.from;
+  return depth;
 }
 
 describe('scopes', () => {
@@ -196,12 +200,11 @@ describe('scopes', () => {
     expect(heap.verify().ok).toBe(true);
   });
 
-  it('a scope holds 2 million refs (the root stack grows) and they all survive a collect', () => {
+  it('a scope holds 2 million refs (the root stack grows chunk by chunk) and they all survive a collect', () => {
     const heap = Heap.create({ size: 96 * MiB });
     const Node = heap.defineStruct('Many', { tag: 'i32' });
     const N = 2_000_000;
-    let systemBefore = 0;
-    let systemAfter = 0;
+    let systemInside = 0;
     heap.scope(() => {
       const first = heap.alloc(Node);
       heap.setI32(first, Node.tag, -1);
@@ -209,26 +212,57 @@ describe('scopes', () => {
       for (let i = 1; i < N; i++) last = heap.alloc(Node);
       heap.setI32(last, Node.tag, -2);
       expect(rootDepth(heap)).toBeGreaterThanOrEqual(N);
-      systemBefore = heap.stats().pages.system;
       const ev = heap.collect();
-      systemAfter = heap.stats().pages.system;
+      systemInside = heap.stats().pages.system;
+      expect(systemInside).toBeGreaterThanOrEqual(Math.ceil(N / ROOT_CHUNK_SLOTS));
       expect(ev.markedObjects).toBe(N);
       expect(ev.freedObjects).toBe(0);
       expect(heap.getI32(first, Node.tag)).toBe(-1);
       expect(heap.getI32(last, Node.tag)).toBe(-2);
-      // A nested scope still pops to the right place after the stack has moved.
+      // A nested scope that crosses into a new chunk pops back to the right place.
       const depth = rootDepth(heap);
-      heap.scope(() => heap.alloc(Node));
+      heap.scope(() => { for (let i = 0; i < 3 * ROOT_CHUNK_SLOTS; i++) heap.alloc(Node); });
       expect(rootDepth(heap)).toBe(depth);
     });
     expect(rootDepth(heap)).toBe(0);
     const ev = heap.collect();
-    expect(ev.freedObjects).toBe(N + 1); // and the one from the nested scope
-    expect(heap.verify().ok).toBe(true);
-    // The stacks the worker outgrew (4 K … 1 M slots) were freed by the first collection;
-    // the current one (2 M slots, 2 K pages) stayed.
-    expect(systemBefore - systemAfter).toBeGreaterThanOrEqual(1024);
-    expect(heap.stats().pages.system).toBe(systemAfter);
+    expect(ev.freedObjects).toBe(N + 3 * ROOT_CHUNK_SLOTS); // and those of the nested scope
+    expect(heap.verify().errors).toEqual([]);
+    // The chunks the scope grew into became spares; the collection kept ROOT_SPARES_KEPT of
+    // them beside the bottom chunk and freed the rest.
+    expect(heap.stats().pages.system).toBe(1 + ROOT_SPARES_KEPT);
+  });
+
+  it('a long scope on a fragmented heap grows its root stack in one-page chunks', () => {
+    const heap = Heap.create({ size: 4 * MiB, maxSize: 4 * MiB });
+    const Node = heap.defineStruct('Frag', { tag: 'i32' });
+    const Big = heap.defineArray('FragBig', 'u8');
+    // Two-page objects, every other one kept: no free run is longer than two pages (a
+    // stack that doubled into one span would need 16 contiguous pages for 40 000 refs).
+    const kept: Persistent[] = [];
+    const pairs = Math.floor(heap.stats().pages.free / 2) - 8;
+    heap.scope(() => {
+      for (let i = 0; i < pairs; i++) {
+        const a = heap.allocArray(Big, 7500);
+        if (i % 2 === 0) kept.push(heap.persist(a));
+      }
+    });
+    heap.collect();
+    let longestRun = 0;
+    let run = 0;
+    const u32 = new Uint32Array(heap.buffer);
+    for (let p = 0; p < heap.buffer.byteLength / PAGE_BYTES; p++) {
+      run = infoKind(pageInfo(u32, p)) === PK_FREE ? run + 1 : 0;
+      longestRun = Math.max(longestRun, run);
+    }
+    expect(longestRun).toBeLessThan(16);
+    const n = 40_000;
+    heap.scope(() => {
+      for (let i = 0; i < n; i++) heap.alloc(Node);
+      expect(rootDepth(heap)).toBeGreaterThanOrEqual(n);
+    });
+    for (const p of kept) p.release();
+    expect(heap.verify().errors).toEqual([]);
   });
 });
 

@@ -5,7 +5,7 @@ import type { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { Heap } from '../../src/index.js';
-import type { MutatorApi } from '../../src/cli/protocol.js';
+import type { MutatorApi } from '../../src/stress/protocol.js';
 import {
   G_EPOCH, G_GC_OWNER, G_LOCK, MAX_WORKERS, W_STATE, WORKER_STATE_NAMES, workerWord,
 } from '../../src/heap/layout.js';

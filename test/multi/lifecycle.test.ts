@@ -3,9 +3,9 @@
 
 import { afterEach, describe, expect, test } from 'vitest';
 import { Heap } from '../../src/index.js';
-import { SHAPE_ARRAY, SHAPE_TREE } from '../../src/cli/graphs.js';
+import { SHAPE_ARRAY, SHAPE_TREE } from '../../src/stress/graphs.js';
 import { G_GC_OWNER, G_LOCK } from '../../src/heap/layout.js';
-import { runStress } from '../../src/cli/stress.js';
+import { runStress } from '../../src/stress/run.js';
 import { MUTATOR_URL, spawnMutator, until, withWatchdog, workerState, type Mutator } from './harness.js';
 
 let spawned: Mutator[] = [];

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { Heap, SafepointTimeoutError, type GcEvent } from '../../src/index.js';
 import { G_GC_OWNER } from '../../src/heap/layout.js';
-import { SHAPE_ARRAY, SHAPE_LIST, SHAPE_RING, SHAPE_TREE } from '../../src/cli/graphs.js';
+import { SHAPE_ARRAY, SHAPE_LIST, SHAPE_RING, SHAPE_TREE } from '../../src/stress/graphs.js';
 import { describeHeap, spawnMutator, until, withWatchdog, workerState, type Mutator } from './harness.js';
 
 let spawned: Mutator[] = [];

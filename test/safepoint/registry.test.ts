@@ -48,12 +48,26 @@ describe('entering a scope', () => {
   test('a root stack that cannot be made (out of memory) leaves the thread parked, so collections do not wait for it', () => {
     const heap = Heap.create({ size: 1 << 20, maxSize: 1 << 20, safepointTimeoutMs: 200 });
     const Big = heap.defineArray('Big', 'u8');
-    // Fill the arena with live data until even a 4-page root stack cannot be found.
+    const Link = heap.defineStruct('Link', { next: 'ref' });
+    // Fill the arena with live data until not even a one-page root-stack chunk is left:
+    // big objects first, then small ones chained together into every hole.
     const held: { release(): void }[] = [];
     heap.scope(() => {
       for (;;) {
         try {
           held.push(heap.persist(heap.allocArray(Big, 3000)));
+        } catch (e) {
+          expect(e).toBeInstanceOf(HeapOutOfMemoryError);
+          break;
+        }
+      }
+      let chain = heap.alloc(Link);
+      held.push(heap.persist(chain));
+      for (;;) {
+        try {
+          const next = heap.alloc(Link);
+          heap.setRef(chain, Link.next, next);
+          chain = next;
         } catch (e) {
           expect(e).toBeInstanceOf(HeapOutOfMemoryError);
           break;

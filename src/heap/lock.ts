@@ -10,7 +10,7 @@
 // The holder's generation stamp makes recovery exact: when the slot's current stamp differs,
 // or its state is DEAD, the holder is gone and a waiter may take the lock over with one CAS.
 
-import { G_LOCK, W_GEN, W_STATE, WS_DEAD, WS_FREE, workerWord } from '../heap/layout.js';
+import { G_LOCK, W_GEN, W_STATE, WS_DEAD, WS_FREE, workerWord } from './layout.js';
 
 const SPINS = 64;
 const WAIT_SLICE_MS = 2;
