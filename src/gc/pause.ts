@@ -99,11 +99,14 @@ export class PauseDriver implements PauseWaiter {
   }
 
   /**
-   * Checks every invariant inside a pause of its own. If a worker died since the last pause,
-   * it first recovers what that worker left half done, as a collection would.
+   * Runs `work` inside a pause of its own, with every other worker stopped or parked and the
+   * heap in a state that meets every invariant: if a worker died since the last pause, what
+   * it left half done is recovered first (as a collection would), and every TLAB is retired.
+   * For readers of the whole heap (verify, snapshots); `work` must not allocate.
    */
-  verify(): VerifyResult {
+  exclusive<T>(work: () => T): T {
     const t = this.t;
+    if (this.inPause) throw new HeapUsageError(`worker ${t.slot}: a pause requested from inside a pause`, { workerId: t.slot });
     for (;;) {
       if (requestPause(t.i32, t.slot)) {
         this.inPause = true;
@@ -113,7 +116,7 @@ export class PauseDriver implements PauseWaiter {
             t.syncViews();
             if (needsRecovery(t.u32)) recover(t, this.walker);
             else retireEveryTlab(t);
-            return verifyHeap(t.arena, this.walker);
+            return work();
           } finally {
             resumeTheWorld(t);
           }
@@ -123,6 +126,11 @@ export class PauseDriver implements PauseWaiter {
       }
       this.waitForOtherCollector();
     }
+  }
+
+  /** Checks every invariant inside a pause of its own (see `exclusive`). */
+  verify(): VerifyResult {
+    return this.exclusive(() => verifyHeap(this.t.arena, this.walker));
   }
 
   onGC(listener: (event: GcEvent) => void): () => void {
