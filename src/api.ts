@@ -14,7 +14,7 @@ import {
   LAYOUT_VERSION, MAGIC, MAX_ARENA_BYTES, MAX_WORKERS, MIN_ARENA_BYTES, PAGE_BYTES, PAGE_LOG, PAGE_TABLE_WORD,
   PI_OLD, PK_HEADER, PT_INFO, PT_WORDS, TK_ARRAY, TK_STRUCT, TLAB_CURSOR, TLAB_LIMIT, TLAB_WORDS, W_GEN,
   W_ROOT_BASE, W_ROOT_LIMIT, W_ROOT_SPAN, W_ROOT_SPARE, W_ROOT_TOP, W_SAFEPOINT_MS, W_STATE, W_THREAD_ID, W_TLAB,
-  WS_RUNNING, arenaLayout, workerWord,
+  WS_DEAD, WS_RUNNING, arenaLayout, workerWord,
 } from './heap/layout.js';
 import { CLASS_SPAN_PAGES, MAX_SMALL_BYTES, NUM_SIZE_CLASSES } from './heap/sizeclasses.js';
 import { NEED_LARGE, NEED_SMALL, NEED_SYSTEM, Thread } from './heap/thread.js';
@@ -29,7 +29,8 @@ import { growArena } from './heap/pagepool.js';
 import { REF_FREE_PAGE, REF_FREE_SLOT, REF_OK, REF_OUTSIDE, REF_PROBLEMS, classifyRef } from './heap/check.js';
 import { acquireLock, releaseLock } from './heap/lock.js';
 import { SpanWalker } from './heap/spans.js';
-import { claimFreeSlot, declareDead, park, publishParked, unpark } from './safepoint/registry.js';
+import { claimFreeSlot, countSlots, declareDead, park, publishParked, releaseReservation, unpark } from './safepoint/registry.js';
+import { handBackSlot } from './safepoint/departure.js';
 import { platform, type HeapInit } from './safepoint/platform.js';
 import type { Worker as NodeWorker } from 'node:worker_threads';
 import type { GcEvent, GcKind } from './gc/collector.js';
@@ -144,7 +145,10 @@ export class Heap extends Thread {
     if (init instanceof SharedArrayBuffer) {
       const arena = new Arena(init);
       const slot = claimFreeSlot(arena.i32, 0);
-      if (slot < 0) throw new HeapUsageError(`Heap.attach: all ${MAX_WORKERS} worker slots are in use`);
+      if (slot < 0) {
+        const dead = countSlots(arena.i32, WS_DEAD);
+        throw new HeapUsageError(`Heap.attach: all ${MAX_WORKERS} worker slots are in use` + (dead > 0 ? ` (${dead} by dead workers, freed by the next collection)` : ''));
+      }
       return Heap.open(arena, slot, Atomics.load(arena.i32, workerWord(slot) + W_GEN));
     }
     if (init === null || typeof init !== 'object' || !(init.buffer instanceof SharedArrayBuffer)) {
@@ -191,22 +195,42 @@ export class Heap extends Thread {
     this.assertAttached();
     const p = platform();
     if (p === undefined) throw new HeapUsageError("spawn: no platform registered; import 'bibop-gc' (Node) or 'bibop-gc/browser'");
-    const slot = claimFreeSlot(this.i32, 1);
+    let slot = claimFreeSlot(this.i32, 1);
+    if (slot < 0 && countSlots(this.i32, WS_DEAD) > 0) {
+      // Dead workers' slots are freed by the next collection.
+      this.collect();
+      slot = claimFreeSlot(this.i32, 1);
+    }
     if (slot < 0) throw new HeapUsageError(`spawn: all ${MAX_WORKERS} worker slots are in use`, { workerId: this.slot });
     const gen = Atomics.load(this.i32, workerWord(slot) + W_GEN);
-    return p.spawn({
-      buffer: this.buffer, slot, gen, headerWords: this.arena.layout.headerBytes >>> 2, url, options,
-      declareDead: () => { declareDead(this.i32, slot, gen); },
-    }) as W;
+    try {
+      return p.spawn({
+        buffer: this.buffer, slot, gen, headerWords: this.arena.layout.headerBytes >>> 2, url, options,
+        declareDead: () => { declareDead(this.i32, slot, gen); },
+      }) as W;
+    } catch (e) {
+      releaseReservation(this.i32, slot);
+      throw e;
+    }
   }
 
-  /** Leaves the heap. This thread's objects stay while others hold them; its pages become orphans. */
+  /**
+   * Leaves the heap. This thread's objects stay while others hold them (its pages become
+   * orphans), and its slot is free at once for the next attach.
+   */
   detach(): void {
     if (this.detached) return;
     if (this.depth > 0) throw new ScopeError(`worker ${this.slot}: detach() inside a scope`, { workerId: this.slot });
-    this.runFinalizers();
-    declareDead(this.i32, this.slot, this.gen);
+    // Run the queue, then become a running mutator; a collection in between may have queued
+    // more, so go round until the queue is empty at a moment no pause can follow.
+    for (;;) {
+      this.runFinalizers();
+      unpark(this.pauses);
+      if (!this.finalizers.pending()) break;
+      park(this.i32, this.slot);
+    }
     this.detached = true;
+    handBackSlot(this);
   }
 
   // ---------------------------------------------------------------------------------------

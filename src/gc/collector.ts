@@ -31,6 +31,7 @@ import type { SpanWalker } from '../heap/spans.js';
 import { Marker, isMarked } from './mark.js';
 import { findFinalizable, sweepSpans, type FinalizableSink } from './sweep.js';
 import { isLiveState, recover } from './recover.js';
+import { FP_FINAL_ENTRY, FP_MARKED, faultHook } from '../heap/faults.js';
 
 export type GcKind = 'minor' | 'major';
 
@@ -64,6 +65,7 @@ class FinalQueueSink implements FinalizableSink {
       index = allocHandle(t, HK_FINAL, ref, runner);
     }
     if (index < 0) return false; // no room for the entry: the object waits for the next collection
+    if (faultHook !== null) faultHook(FP_FINAL_ENTRY);
     const v = t.u32;
     const q = workerWord(runner) + W_FINAL_HEAD;
     v[handleWord(v, index) + H_NEXT] = v[q]!;
@@ -106,6 +108,7 @@ export function collectInPause(t: Thread, marker: Marker, walker: SpanWalker, ki
   marker.drain();
   const marked = marker.marked;
   const markEnd = t.clockMs();
+  if (faultHook !== null) faultHook(FP_MARKED);
 
   // 3. Sweep phase 1: weak refs, then finalizable objects. Queueing may add a handle chunk
   // and so grow the arena inside the pause: `u32` is re-read from `t` after it.

@@ -13,6 +13,7 @@
 import type { Thread } from '../heap/thread.js';
 import { G_FINAL_PENDING, H_NEXT, H_REF, HDR_TYPE_MASK, W_FINAL_HEAD } from '../heap/layout.js';
 import { freeHandle, handleEntry } from '../heap/handles.js';
+import { FP_FINAL_UNLINKED, faultHook } from '../heap/faults.js';
 
 /** What the runner needs from the facade: a scope to run each callback in. */
 export interface ScopeRunner {
@@ -47,6 +48,7 @@ export class Finalizers {
           const ref = t.u32[handleEntry(t, head - 1) + H_REF]!;
           scopes.root(ref);
           t.u32[t.ctl + W_FINAL_HEAD] = t.u32[handleEntry(t, head - 1) + H_NEXT]!;
+          if (faultHook !== null) faultHook(FP_FINAL_UNLINKED);
           freeHandle(t, head - 1);
           Atomics.sub(t.u32, G_FINAL_PENDING, 1);
           if (ref >>> 2 >= t.viewWords) t.syncViews();

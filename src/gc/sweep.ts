@@ -23,6 +23,7 @@ import { releasePages } from '../heap/pagepool.js';
 import { SpanWalker, WALK_SPAN, WALK_STRAY, infoClass, infoOwner, popcount } from '../heap/spans.js';
 import type { Arena } from '../heap/arena.js';
 import type { Marker } from './mark.js';
+import { FP_SWEEP_SPAN, faultHook } from '../heap/faults.js';
 
 export interface SweepResult {
   freedObjects: number;
@@ -89,6 +90,7 @@ export function sweepSpans(arena: Arena, walker: SpanWalker, zap: boolean): Swee
       continue;
     }
     if (walker.what !== WALK_SPAN) continue;
+    if (faultHook !== null) faultHook(FP_SWEEP_SPAN);
     const base = walker.base;
     const bw = base >>> 2;
     const pages = walker.pages;

@@ -26,6 +26,7 @@ import { CLASS_SPAN_PAGES, NUM_SIZE_CLASSES } from './sizeclasses.js';
 import { claimSpan, zeroWords } from './pagepool.js';
 import { acquireLock, releaseLock } from './lock.js';
 import { adoptSpan, ctz, setBitRangePlain, slotIndex, spanOf } from './spans.js';
+import { FP_POPPED, FP_TLAB_START, faultHook } from './faults.js';
 
 /** Bytes counted locally before they are added to the shared pacing counter. */
 const ALLOC_FLUSH_BYTES = 256 << 10;
@@ -108,6 +109,7 @@ function takeRun(t: Thread, tl: number, base: number): boolean {
   const limit = base + SPAN_HEADER_BYTES + e * block;
   zeroWords(u32, start >>> 2, limit >>> 2);
   u32[tl + TLAB_START] = start;
+  if (faultHook !== null) faultHook(FP_TLAB_START);
   u32[tl + TLAB_CURSOR] = start;
   u32[tl + TLAB_LIMIT] = limit;
   countAlloc(t, limit - start);
@@ -126,6 +128,7 @@ function popCentral(t: Thread, allocClass: number): number {
     const u32 = t.u32;
     const next = u32[bw + S_NEXT]!;
     if (Atomics.compareExchange(u32, G_CENTRAL + allocClass, head, next) === head) {
+      if (faultHook !== null) faultHook(FP_POPPED);
       if (bw + u32[bw + S_PAGES]! * PAGE_WORDS > t.viewWords) t.syncViews();
       adoptSpan(t.u32, head, t.slot);
       return head;

@@ -11,6 +11,7 @@ import {
 } from './layout.js';
 import { acquireLock, releaseLock } from './lock.js';
 import { HeapUsageError } from '../errors.js';
+import { FP_HANDLE_CHUNK, faultHook } from './faults.js';
 
 /** Word index of handle `index`'s entry. */
 export function handleWord(u32: Uint32Array, index: number): number {
@@ -74,6 +75,7 @@ function addChunk(t: Thread): boolean {
   }
   const span = allocSystemSpan(t, HANDLE_CHUNK_BYTES, SYS_HANDLE_CHUNK);
   if (span === 0) return false;
+  if (faultHook !== null) faultHook(FP_HANDLE_CHUNK);
   acquireLock(t.i32, t.lockId, t.canBlock);
   try {
     const u32 = t.u32;

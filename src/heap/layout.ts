@@ -181,8 +181,10 @@ export const MAIN_SLOT = 0;
 //   RUNNING  → PARKED    leaving the outermost scope       (the owner)
 //   RUNNING  → STOPPED   arriving at a safepoint during a collection request (the owner)
 //   STOPPED  → RUNNING   end of the pause                  (the collector, for every stopped worker)
-//   any      → DEAD      exit of a spawned worker          (the supervisor); detach() (the owner)
-//   DEAD     → FREE      orphaning inside a pause          (the collector)
+//   RUNNING  → FREE      detach(), once the slot is handed back (the owner; departure.ts)
+//   RESERVED → FREE      spawn() could not start the worker (the spawning thread)
+//   any      → DEAD      exit of a spawned worker          (the supervisor, the spawner)
+//   DEAD     → FREE      recovery inside a pause           (the collector; recover.ts)
 //
 // A collection waits only for RUNNING workers. Everything but FREE/RESERVED/DEAD holds a
 // generation stamp that a new claim bumps, so a stale id never reaches a new worker.

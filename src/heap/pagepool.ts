@@ -1,7 +1,7 @@
 // The global page pool: a bitmap with one bit per page (1 = free), beside the page table.
 //
 // Concurrency contract: claim and grow run under the heap lock (or inside a pause); release
-// runs inside a pause. The bitmap and the free count are derived from the page table: every
+// runs inside a pause (or under the lock, for spans only their releaser can reach). The bitmap and the free count are derived from the page table: every
 // pause rebuilds them (`rebuildFreeBitmap`), so a lock holder killed between two stores leaves
 // at worst pages nobody can claim until the next pause. Page-table entries follow the
 // publish/retire protocol of spans.ts, so a kill leaves strays, never a head over missing tails.
@@ -16,6 +16,7 @@ import {
 } from './layout.js';
 import { CLASS_BLOCK_BYTES, CLASS_SLOTS, NUM_SIZE_CLASSES } from './sizeclasses.js';
 import { blockReciprocal, headInfo, pageAddr, popcount, publishSpan, retirePages } from './spans.js';
+import { FP_CLAIM_CLEARED, FP_RETIRE_HEAD, faultHook } from './faults.js';
 
 /**
  * Claims `pages` consecutive free pages as one span of `headKind` (class `cls`, owner
@@ -63,6 +64,7 @@ export function claimSpan(arena: Arena, pages: number, headKind: number, cls: nu
     if ((u32[pageTableWord + p * PT_WORDS + PT_INFO]! & PI_CLEAN) === 0) dirty = true;
   }
   Atomics.sub(u32, G_FREE_PAGES, pages);
+  if (faultHook !== null) faultHook(FP_CLAIM_CLEARED);
   const word = base >>> 2;
   const body = arena.u32; // covers the span (refreshed above)
   // A small span's slots are zeroed run by run as they become TLABs (allocator.ts), so
@@ -97,13 +99,16 @@ export function zeroWords(u32: Uint32Array, from: number, to: number): void {
 }
 
 /**
- * Returns pages [first, first + pages) to the pool (a span, or a stray tail). Inside a
- * pause only: the page table is retired head first, then the bitmap is set.
+ * Returns pages [first, first + pages) to the pool (a span, or a stray tail): the page
+ * table is retired head first, then the bitmap is set. Inside a pause, or under the heap
+ * lock for spans no other thread can reach (a detaching worker's root-stack chunks).
  */
 export function releasePages(arena: Arena, first: number, pages: number): void {
   const { u32 } = arena;
   const { freeBitmapWord } = arena.layout;
-  retirePages(u32, first, pages);
+  retirePages(u32, first, 1);
+  if (faultHook !== null && pages > 1) faultHook(FP_RETIRE_HEAD);
+  retirePages(u32, first + 1, pages - 1);
   for (let p = first; p < first + pages; p++) {
     u32[freeBitmapWord + (p >>> 5)] = u32[freeBitmapWord + (p >>> 5)]! | (1 << (p & 31));
   }

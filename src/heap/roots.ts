@@ -24,6 +24,7 @@ import {
   PAGE_WORDS, ROOT_CHUNK_SLOTS, SPAN_HEADER_WORDS, S_CHUNK_PREV, S_CHUNK_TOP, SYS_ROOT_STACK, W_ROOT_BASE, W_ROOT_LIMIT,
   W_ROOT_SPAN, W_ROOT_SPARE, W_ROOT_TOP,
 } from './layout.js';
+import { FP_ROOT_CHUNK, faultHook } from './faults.js';
 
 /** Word index of a chunk's first slot. */
 export function chunkSlots(chunk: number): number {
@@ -49,6 +50,7 @@ export function pushRootChunk(t: Thread): boolean {
   } else {
     chunk = allocSystemSpan(t, ROOT_CHUNK_SLOTS * 4, SYS_ROOT_STACK);
     if (chunk === 0) return false;
+    if (faultHook !== null) faultHook(FP_ROOT_CHUNK);
   }
   const u32 = t.u32;
   const current = u32[ctl + W_ROOT_SPAN]!;

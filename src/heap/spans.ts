@@ -25,6 +25,7 @@ import {
   PI_OWNER_SHIFT, PK_FREE, PK_HEADER, PK_LARGE_HEAD, PK_SMALL_HEAD, PK_SYSTEM_HEAD, PT_INFO, PT_SPAN, PT_WORDS,
   SPAN_HEADER_BYTES, S_BLOCK_BYTES, S_INV_F32, S_PAGES, S_SLOTS, NO_OWNER,
 } from './layout.js';
+import { FP_PUBLISH_TAILS, faultHook } from './faults.js';
 
 // ---------------------------------------------------------------------------------------
 // Page-table entries.
@@ -95,6 +96,7 @@ export function publishSpan(u32: Uint32Array, base: number, pages: number, head:
     u32[w + PT_SPAN] = base;
     u32[w + PT_INFO] = tail;
   }
+  if (faultHook !== null && pages > 1) faultHook(FP_PUBLISH_TAILS);
   const w = PAGE_TABLE_WORD + first * PT_WORDS;
   u32[w + PT_SPAN] = base;
   u32[w + PT_INFO] = head;

@@ -28,6 +28,18 @@ export function claimFreeSlot(i32: Int32Array, from: number): number {
   return -1;
 }
 
+/** Gives back a slot reserved for a worker that never started (RESERVED → FREE). */
+export function releaseReservation(i32: Int32Array, slot: number): void {
+  Atomics.compareExchange(i32, workerWord(slot) + W_STATE, WS_RESERVED, WS_FREE);
+}
+
+/** Slots in `state`. */
+export function countSlots(i32: Int32Array, state: number): number {
+  let n = 0;
+  for (let slot = 0; slot < MAX_WORKERS; slot++) if (Atomics.load(i32, workerWord(slot) + W_STATE) === state) n++;
+  return n;
+}
+
 /** Moves a reserved slot to PARKED once its control block is ready. */
 export function publishParked(i32: Int32Array, slot: number, gen: number): void {
   const w = workerWord(slot);

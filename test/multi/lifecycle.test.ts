@@ -36,7 +36,14 @@ describe('worker lifecycle', () => {
         else if (how === 'detach') await owner.api.detach();
         else await owner.worker.terminate();
         if (how !== 'detach') await owner.exited;
-        await until(() => workerState(heap, owner.workerId) === 'dead', 'the slot to be declared dead');
+        // A detached slot is free at once, its pages already orphans; a dead one waits for
+        // the next collection.
+        if (how === 'detach') {
+          expect(workerState(heap, owner.workerId)).toBe('free');
+          expect(heap.stats().pages.orphan).toBeGreaterThan(0);
+        } else {
+          await until(() => workerState(heap, owner.workerId) === 'dead', 'the slot to be declared dead');
+        }
 
         const e = heap.collect();
         expect(e.freedObjects).toBeGreaterThan(0);
@@ -54,6 +61,19 @@ describe('worker lifecycle', () => {
       });
     },
   );
+
+  test('spawning past 64 slots held by dead workers collects to free them, with no explicit collect', async () => {
+    const heap = Heap.create({ size: 8 << 20 });
+    await withWatchdog(60_000, heap, workersOf, async () => {
+      for (let i = 0; i < 80; i++) {
+        const m = await mutator(heap);
+        await m.worker.terminate();
+        await until(() => workerState(heap, m.workerId) !== 'running' && workerState(heap, m.workerId) !== 'parked', 'the slot to be declared dead');
+      }
+      expect(heap.stats().collections.major).toBeGreaterThan(0);
+      expect(heap.verify().errors).toEqual([]);
+    });
+  });
 
   test('partly used orphan pages are adopted and their free slots reused', async () => {
     const heap = Heap.create({ size: 8 << 20 });

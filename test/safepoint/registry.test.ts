@@ -44,6 +44,31 @@ describe('worker registry', () => {
   });
 });
 
+describe('slots handed back', () => {
+  test('a thread that attaches and detaches 200 times with no collection never runs out of slots', () => {
+    const heap = Heap.create({ size: 16 << 20 });
+    const Cell = heap.defineStruct('Cell', { v: 'i32' });
+    const before = heap.stats().collections.major;
+    const kept: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const h = Heap.attach(heap.buffer);
+      const c = h.defineStruct('Cell', { v: 'i32' });
+      kept.push(h.scope(() => {
+        const r = h.alloc(c);
+        h.setI32(r, c.v, i);
+        return h.persist(r).id;
+      }));
+      h.detach();
+      expect(state(heap, h.workerId)).toBe(WS_FREE);
+    }
+    expect(heap.stats().collections.major).toBe(before);
+    expect(heap.verify().errors).toEqual([]);
+    // What the detached threads made is still there, on orphan pages.
+    heap.scope(() => kept.forEach((id, i) => expect(heap.getI32(heap.handle(id).get(), Cell.v)).toBe(i)));
+    expect(heap.stats().pages.orphan).toBeGreaterThan(0);
+  });
+});
+
 describe('entering a scope', () => {
   test('a root stack that cannot be made (out of memory) leaves the thread parked, so collections do not wait for it', () => {
     const heap = Heap.create({ size: 1 << 20, maxSize: 1 << 20, safepointTimeoutMs: 200 });
