@@ -17,7 +17,7 @@
 
 import type { Thread } from '../heap/thread.js';
 import {
-  G_ALLOC_KIB, G_COMMITTED_PAGES, G_EVENT_COLLECTOR, G_EVENT_FINALIZED, G_EVENT_FREED_KIB, G_EVENT_FREED_OBJECTS,
+  G_ALLOC_KIB, G_CHECKED, G_COMMITTED_PAGES, G_EVENT_COLLECTOR, G_EVENT_FINALIZED, G_EVENT_FREED_KIB, G_EVENT_FREED_OBJECTS,
   G_EVENT_KIND, G_EVENT_MARKED, G_EVENT_MARK_US, G_EVENT_PAUSE_US, G_EVENT_PROMOTED, G_EVENT_RENDEZVOUS_US,
   G_EVENT_SEQ, G_EVENT_SWEEP_US, G_FINAL_PENDING, G_GC_FLAGS, G_GC_STARTED, G_INITIAL_PAGES, G_LIVE_KIB,
   G_MAJOR_COUNT, G_MAX_PAGES, G_MINOR_COUNT, G_PAUSE_COUNT, GC_FLAG_IN_PAUSE, GC_FLAG_ZAP, GC_KIND_MAJOR, GC_KIND_MINOR,
@@ -29,7 +29,7 @@ import { growArena } from '../heap/pagepool.js';
 import { RootChunkWalker } from '../heap/roots.js';
 import type { SpanWalker } from '../heap/spans.js';
 import { Marker, isMarked } from './mark.js';
-import { findFinalizable, sweepSpans, type FinalizableSink } from './sweep.js';
+import { DEAD_FREE, DEAD_QUARANTINE, DEAD_ZAP_BODY, findFinalizable, sweepSpans, type FinalizableSink } from './sweep.js';
 import { isLiveState, recover } from './recover.js';
 import { FP_FINAL_ENTRY, FP_MARKED, faultHook } from '../heap/faults.js';
 
@@ -124,13 +124,14 @@ export function collectInPause(t: Thread, marker: Marker, walker: SpanWalker, ki
   u32 = t.u32;
 
   // 4. Sweep phase 2.
-  const swept = sweepSpans(arena, walker, (u32[G_GC_FLAGS]! & GC_FLAG_ZAP) !== 0);
+  const dead = (u32[G_CHECKED] === 1 ? DEAD_QUARANTINE : DEAD_FREE) | ((u32[G_GC_FLAGS]! & GC_FLAG_ZAP) !== 0 ? DEAD_ZAP_BODY : 0);
+  const swept = sweepSpans(arena, walker, dead);
 
   // 5. Pacing.
   const liveKiB = Math.ceil(swept.liveBytes / 1024);
   u32[G_LIVE_KIB] = liveKiB;
   Atomics.store(u32, G_ALLOC_KIB, 0);
-  const livePages = Math.ceil(swept.liveBytes / PAGE_BYTES) + arena.layout.headerPages;
+  const livePages = Math.ceil((swept.liveBytes + swept.quarantinedBytes) / PAGE_BYTES) + arena.layout.headerPages;
   const wanted = Math.max(u32[G_INITIAL_PAGES]!, livePages * 2);
   if (wanted > committed) growArena(arena, Math.min(wanted, u32[G_MAX_PAGES]!));
   t.syncViews();

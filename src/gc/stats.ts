@@ -4,7 +4,7 @@
 import {
   BITMAP_WORDS, G_COMMITTED_PAGES, G_FINAL_PENDING, G_LIVE_KIB, G_MAJOR_COUNT, G_MAX_PAGES, G_MINOR_COUNT,
   G_PAUSE_COUNT, MAX_WORKERS, NUM_ALLOC_CLASSES, PAGE_BYTES, PAUSE_RING_SIZE, PAUSE_RING_WORD, PI_ORPHAN, PK_FREE,
-  PK_LARGE_HEAD, PK_SMALL_HEAD, S_ALLOC, S_BLOCK_BYTES, TLAB_CURSOR, TLAB_START, TLAB_WORDS, W_STATE, W_TLAB,
+  PK_LARGE_HEAD, PK_SMALL_HEAD, S_ALLOC, S_BLOCK_BYTES, S_QUARANTINED, TLAB_CURSOR, TLAB_START, TLAB_WORDS, W_STATE, W_TLAB,
   WORKER_STATE_NAMES, workerWord,
 } from '../heap/layout.js';
 import { SpanWalker, WALK_SPAN, infoKind, pageInfo, popcount } from '../heap/spans.js';
@@ -18,6 +18,9 @@ export interface HeapStats {
   allocatedObjects: number;
   /** Bytes of the blocks allocated objects occupy (large objects: their pages). */
   allocatedBytes: number;
+  /** Dead objects whose slots checked mode keeps one more collection (quarantine), and their bytes. */
+  quarantinedObjects: number;
+  quarantinedBytes: number;
   /** Bytes live after the last major collection. */
   liveBytesAfterLastGC: number;
   pages: { free: number; small: number; large: number; orphan: number; system: number; header: number };
@@ -35,6 +38,8 @@ export function heapStats(arena: Arena, walker: SpanWalker): HeapStats {
   const pages = { free: 0, small: 0, large: 0, orphan: 0, system: 0, header: arena.layout.headerPages };
   let objects = 0;
   let bytes = 0;
+  let quarantined = 0;
+  let quarantinedBytes = 0;
   walker.reset(u32, arena.layout.headerPages, committed);
   while (walker.next()) {
     if (walker.what !== WALK_SPAN) continue; // a stray, or a span half published by a running thread
@@ -46,13 +51,21 @@ export function heapStats(arena: Arena, walker: SpanWalker): HeapStats {
     else if (kind === PK_LARGE_HEAD) pages.large += n;
     else pages.system += n;
     if (kind === PK_SMALL_HEAD) {
-      let live = 0;
-      for (let w = 0; w < BITMAP_WORDS; w++) live += popcount(u32[bw + S_ALLOC + w]!);
-      objects += live;
-      bytes += live * u32[bw + S_BLOCK_BYTES]!;
+      let used = 0;
+      for (let w = 0; w < BITMAP_WORDS; w++) used += popcount(u32[bw + S_ALLOC + w]!);
+      const held = Math.min(used, u32[bw + S_QUARANTINED]!);
+      objects += used - held;
+      bytes += (used - held) * u32[bw + S_BLOCK_BYTES]!;
+      quarantined += held;
+      quarantinedBytes += held * u32[bw + S_BLOCK_BYTES]!;
     } else if (kind === PK_LARGE_HEAD && (u32[bw + S_ALLOC]! & 1) !== 0) {
-      objects++;
-      bytes += n * PAGE_BYTES;
+      if (u32[bw + S_QUARANTINED] !== 0) {
+        quarantined++;
+        quarantinedBytes += n * PAGE_BYTES;
+      } else {
+        objects++;
+        bytes += n * PAGE_BYTES;
+      }
     }
   }
   for (let p = arena.layout.headerPages; p < committed; p++) if (infoKind(pageInfo(u32, p)) === PK_FREE) pages.free++;
@@ -81,6 +94,8 @@ export function heapStats(arena: Arena, walker: SpanWalker): HeapStats {
     maxBytes: u32[G_MAX_PAGES]! * PAGE_BYTES,
     allocatedObjects: objects,
     allocatedBytes: bytes,
+    quarantinedObjects: quarantined,
+    quarantinedBytes,
     liveBytesAfterLastGC: u32[G_LIVE_KIB]! * 1024,
     pages,
     collections: { minor: u32[G_MINOR_COUNT]!, major: u32[G_MAJOR_COUNT]! },

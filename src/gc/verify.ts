@@ -8,8 +8,9 @@
 //               the slot count; mark bits are clear outside marking; dirty ⊆ allocated;
 //               every object lies in a span of exactly its own size class, and finalizable
 //               types only in their finalizable classes.
-//   objects     every allocated object has a defined type, fits its block, and every ref
-//               field holds 0 or a valid ref (no live object points at a free slot).
+//   objects     every allocated object has a defined type (or is a quarantined dead one,
+//               header ZAP_WORD), fits its block, and every ref field holds 0 or a valid
+//               ref (no object points at a free or quarantined slot).
 //   globals     magic, layout version, header size; committed pages within the maximum and
 //               the buffer; the type count within the table.
 //   roots       every live worker's root-stack chunks are root-stack spans, their slots hold
@@ -30,7 +31,7 @@ import {
   PK_HEADER, PK_LARGE_HEAD, PK_SMALL_HEAD, PK_SYSTEM_HEAD, REFMAP_WORD, SPAN_HEADER_BYTES, S_ALLOC, S_BLOCK_BYTES,
   S_CHUNK_PREV, S_DIRTY, S_MARK, S_NEXT, S_PAGES, S_SLOTS, SYS_HANDLE_CHUNK, SYS_ROOT_STACK, TF_FINALIZE, TK_ARRAY,
   TK_STRUCT, TLAB_LIMIT, TLAB_WORDS, TYPE_TABLE_WORD, TYPE_WORDS, T_BYTES, T_KIND, T_REF_COUNT, T_REF_START,
-  W_ROOT_SPAN, W_ROOT_SPARE, W_ROOT_TOP, W_STATE, W_TLAB, WS_DEAD, workerWord,
+  W_ROOT_SPAN, W_ROOT_SPARE, W_ROOT_TOP, W_STATE, W_TLAB, WS_DEAD, ZAP_WORD, workerWord,
 } from '../heap/layout.js';
 import { CLASS_BLOCK_BYTES, CLASS_SLOTS, CLASS_SPAN_PAGES, MAX_SMALL_BYTES, NUM_SIZE_CLASSES } from '../heap/sizeclasses.js';
 import { CLASS_OF_GRANULES } from '../heap/types.js';
@@ -265,6 +266,7 @@ function verifySmallSpan(u32: Uint32Array, base: number, info: number, typeCount
       const slot = (w << 5) + (31 - Math.clz32(bit));
       if (slot >= slots) continue;
       const ref = base + SPAN_HEADER_BYTES + slot * block;
+      if (u32[ref >>> 2] === ZAP_WORD) continue; // dead, quarantined until the next collection
       const needs = verifyObject(u32, ref, block, typeCount, finalizableClass, c);
       if (needs > 0 && needs <= MAX_SMALL_BYTES && CLASS_OF_GRANULES[(needs + 7) >>> 3] !== sc) {
         c.fail(`object ${hex(ref)} needs ${needs} bytes (class ${CLASS_OF_GRANULES[(needs + 7) >>> 3]}) but lies in a span of class ${sc}`);
@@ -280,6 +282,7 @@ function verifyLargeSpan(u32: Uint32Array, base: number, typeCount: number, c: C
   if (u32[bw + S_MARK] !== 0) c.fail(`large span ${hex(base)}: mark bit set outside a collection`);
   if ((u32[bw + S_ALLOC]! & 1) === 0) { c.fail(`large span ${hex(base)} holds no allocated object`); return; }
   const capacity = u32[bw + S_PAGES]! * PAGE_BYTES - SPAN_HEADER_BYTES;
+  if (u32[(base + SPAN_HEADER_BYTES) >>> 2] === ZAP_WORD) return; // quarantined
   verifyObject(u32, base + SPAN_HEADER_BYTES, capacity, typeCount, null, c);
   c.checkedObjects++;
 }

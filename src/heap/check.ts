@@ -6,7 +6,7 @@
 
 import {
   G_COMMITTED_PAGES, HDR_TYPE_MASK, MAX_WORKERS, PAGE_LOG, PK_FREE, PK_LARGE_HEAD, PK_LARGE_TAIL, PK_SMALL_HEAD,
-  PK_SMALL_TAIL, SPAN_HEADER_BYTES, S_ALLOC, TLAB_CURSOR, TLAB_START, TLAB_WORDS, W_TLAB, workerWord,
+  PK_SMALL_TAIL, SPAN_HEADER_BYTES, S_ALLOC, TLAB_CURSOR, TLAB_START, TLAB_WORDS, W_TLAB, ZAP_WORD, workerWord,
 } from './layout.js';
 import { infoClass, infoKind, infoOwner, pageInfo, pageSpan, slotStartIndex } from './spans.js';
 
@@ -19,12 +19,19 @@ export const REF_NOT_OBJECT_PAGE = 5;
 export const REF_FREE_PAGE = 6;
 export const REF_NOT_SLOT_START = 7;
 export const REF_FREE_SLOT = 8;
+export const REF_QUARANTINED = 9;
 
 export const REF_PROBLEMS = [
   'valid', 'null', 'not a ref (not a non-negative integer)', 'outside the arena', 'not 8-byte aligned',
   'not on an object page (header or runtime page)', 'on a free page: the object was collected',
   'not the start of an object', 'a free slot: the object was collected',
+  'a collected object (its slot is quarantined until the next collection)',
 ];
+
+/** Problems that mean "this object was collected" (StaleRefError rather than InvalidRefError). */
+export function isStaleProblem(problem: number): boolean {
+  return problem === REF_FREE_PAGE || problem === REF_FREE_SLOT || problem === REF_QUARANTINED;
+}
 
 /** Classifies `ref`. `tlabAware` counts objects in their owner's unretired TLAB as allocated. */
 export function classifyRef(u32: Uint32Array, f32: Float32Array, ref: number, tlabAware: boolean): number {
@@ -40,13 +47,14 @@ export function classifyRef(u32: Uint32Array, f32: Float32Array, ref: number, tl
   const bw = base >>> 2;
   if (kind === PK_LARGE_HEAD || kind === PK_LARGE_TAIL) {
     if (ref !== base + SPAN_HEADER_BYTES) return REF_NOT_SLOT_START;
-    return (u32[bw + S_ALLOC]! & 1) !== 0 ? REF_OK : REF_FREE_SLOT;
+    if ((u32[bw + S_ALLOC]! & 1) === 0) return REF_FREE_SLOT;
+    return u32[ref >>> 2] === ZAP_WORD ? REF_QUARANTINED : REF_OK;
   }
   const slot = slotStartIndex(u32, f32, base, ref);
   if (slot < 0) return REF_NOT_SLOT_START;
   const bitWord = bw + S_ALLOC + (slot >>> 5);
   const bit = 1 << (slot & 31);
-  if ((u32[bitWord]! & bit) !== 0) return REF_OK;
+  if ((u32[bitWord]! & bit) !== 0) return u32[ref >>> 2] === ZAP_WORD ? REF_QUARANTINED : REF_OK;
   if (!tlabAware) return REF_FREE_SLOT;
   // The owner may be retiring its TLAB right now: it sets the bit before it clears the TLAB,
   // so look at the TLAB, then at the bit again.

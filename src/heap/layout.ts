@@ -125,7 +125,12 @@ export const GC_FLAG_ZAP = 2; // fill freed slots with ZAP_WORD
 /** Set while a pause does its work; still set at the next pause if its collector died. */
 export const GC_FLAG_IN_PAUSE = 0x100;
 
-/** Written over freed memory in zap mode; never a valid header (type id 0xdead > MAX_TYPES). */
+/**
+ * Never a valid header (type id 0xdead > MAX_TYPES). In checked mode the sweep writes it over
+ * a dead object's header and keeps the slot allocated for one more collection (quarantine),
+ * so a stale ref fails as collected instead of reading the slot's next object; with
+ * zapFreed it fills every word of a freed slot.
+ */
 export const ZAP_WORD = 0xdeaddead;
 
 // Pause ring: the last PAUSE_RING_SIZE pause times in microseconds, for p50/p99/max.
@@ -255,7 +260,7 @@ export const ARRAY_LENGTH_WORD = 1;
 //     1  S_SLOTS       slots in the span (large: 1)
 //     2  S_NEXT        next span in a central list (byte address; 0 ends it)
 //     3  S_SCAN        next slot a free-run search starts from
-//     4  (unused)
+//     4  S_QUARANTINED slots holding dead objects kept one more collection (checked mode)
 //     5  S_INV_F32     f32: 1 / S_BLOCK_BYTES, slightly rounded up (slot index without division)
 //  root-stack chunks (system spans) use words 2 and 3 as S_CHUNK_PREV (the chunk below, or
 //  the next spare) and S_CHUNK_TOP (the chunk's top while another chunk is current)
@@ -272,6 +277,7 @@ export const S_BLOCK_BYTES = 0;
 export const S_SLOTS = 1;
 export const S_NEXT = 2;
 export const S_SCAN = 3;
+export const S_QUARANTINED = 4;
 export const S_INV_F32 = 5;
 export const S_CHUNK_PREV = 2;
 export const S_CHUNK_TOP = 3;
