@@ -26,7 +26,7 @@ import { allocLarge, largeSpanPages, refillTlab } from './heap/allocator.js';
 import { popRootChunks, pushRootChunk } from './heap/roots.js';
 import { allocHandle, freeHandle, handleEntry, handleId, resolveHandle } from './heap/handles.js';
 import { growArena } from './heap/pagepool.js';
-import { REF_FREE_PAGE, REF_FREE_SLOT, REF_OK, REF_OUTSIDE, REF_PROBLEMS, classifyRef } from './heap/check.js';
+import { REF_OK, REF_OUTSIDE, REF_PROBLEMS, classifyRef, isStaleProblem } from './heap/check.js';
 import { acquireLock, releaseLock } from './heap/lock.js';
 import { SpanWalker } from './heap/spans.js';
 import { claimFreeSlot, countSlots, declareDead, park, publishParked, releaseReservation, unpark } from './safepoint/registry.js';
@@ -41,7 +41,7 @@ import { Finalizers } from './gc/finalize.js';
 import type { VerifyResult } from './gc/verify.js';
 import { heapStats, type HeapStats } from './gc/stats.js';
 import {
-  HeapUsageError, InvalidRefError, ScopeError, StaleRefError, TypeDefinitionError,
+  HeapRangeError, HeapUsageError, InvalidRefError, ScopeError, StaleRefError, TypeDefinitionError,
 } from './errors.js';
 
 export interface HeapOptions {
@@ -271,6 +271,9 @@ export class Heap extends Thread {
    * outermost scope waits for any collection in progress; leaving it parks this thread.
    */
   scope<T>(fn: () => T): T {
+    if (typeof fn !== 'function') {
+      throw new ScopeError(`worker ${this.slot}: scope() expects a function, got ${describeValue(fn)}`, { workerId: this.slot });
+    }
     const ctl = this.ctl;
     if (this.depth === 0) {
       this.assertAttached();
@@ -299,7 +302,10 @@ export class Heap extends Thread {
       this.frame = frame;
       const result = fn();
       if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
-        throw new ScopeError(`worker ${this.slot}: a scope callback returned a promise; scopes are synchronous (a worker is running only inside one)`, { workerId: this.slot });
+        // What the callback does after its first await runs outside the scope and fails
+        // there (ScopeError): that failure is this one's consequence, not a second error.
+        (result as unknown as Promise<unknown>).then(undefined, () => undefined);
+        throw new ScopeError(`worker ${this.slot}: a scope callback returned a promise; scopes are synchronous (a worker is running only inside one), so allocate before any await, or open a new scope after it`, { workerId: this.slot });
       }
       return result;
     } finally {
@@ -339,6 +345,10 @@ export class Heap extends Thread {
   escape(ref: number): number {
     if (this.depth === 0) throw new ScopeError(`worker ${this.slot}: escape() outside any scope`, { workerId: this.slot, ref });
     if (this.checked && ref !== 0) this.checkObject(ref, 'escape');
+    const held = this.u32[this.frame]!;
+    if (held !== 0 && held !== ref) {
+      throw new ScopeError(`worker ${this.slot}: escape(${fmtRef(ref)}) after escape(${fmtRef(held)}) in the same scope; a scope hands one ref to its parent (escape an array or struct holding both)`, { workerId: this.slot, ref });
+    }
     this.u32[this.frame] = ref;
     return ref;
   }
@@ -366,12 +376,14 @@ export class Heap extends Thread {
   alloc(type: HeapType): number {
     const u32 = this.u32;
     const ctl = this.ctl;
-    const tl = ctl + type.$tlab;
+    // `?.`: a null type reaches the slow path's error (NaN fails every compare) instead of a
+    // TypeError here; checked mode also sends a type of another heap there.
+    const tl = ctl + (type?.$tlab as number);
     const ref = u32[tl]!;
-    const end = ref + type.$blockBytes;
+    const end = ref + (type?.$blockBytes as number);
     const top = u32[ctl + W_ROOT_TOP]!;
     // Written !(a <= b) so that a non-type argument (NaN everywhere) also takes the slow path.
-    if (!(end <= u32[tl + TLAB_LIMIT]!) || top >= this.rootLimit) return this.allocSlow(type, TK_STRUCT, 0);
+    if (!(end <= u32[tl + TLAB_LIMIT]!) || top >= this.rootLimit || (this.checked && type.$buffer !== this.arena.buffer)) return this.allocSlow(type, TK_STRUCT, 0);
     u32[ref >>> 2] = type.$id;
     u32[top] = ref;
     u32[ctl + W_ROOT_TOP] = top + 1;
@@ -380,8 +392,10 @@ export class Heap extends Thread {
   }
 
   allocArray(type: HeapType, length: number): number {
-    const bytes = ARRAY_HEADER_BYTES + length * type.$bytes;
-    if (type.$kind !== TK_ARRAY || bytes > MAX_SMALL_BYTES || (length >>> 0) !== length) return this.allocSlow(type, TK_ARRAY, length);
+    const bytes = ARRAY_HEADER_BYTES + length * (type?.$bytes as number);
+    if (type?.$kind !== TK_ARRAY || !(bytes <= MAX_SMALL_BYTES) || (length >>> 0) !== length || (this.checked && type.$buffer !== this.arena.buffer)) {
+      return this.allocSlow(type, TK_ARRAY, length);
+    }
     const u32 = this.u32;
     const ctl = this.ctl;
     const tl = ctl + W_TLAB + (CLASS_OF_GRANULES[(bytes + 7) >>> 3]! + type.$classBias) * TLAB_WORDS;
@@ -411,8 +425,8 @@ export class Heap extends Thread {
         ? `allocArray(${type.$name}): '${type.$name}' is a struct type; use alloc(type)`
         : `alloc(${type.$name}): '${type.$name}' is an array type; use allocArray(type, length)`, { typeName: type.$name, workerId: this.slot });
     }
-    if (isArray && (!Number.isInteger(length) || length < 0 || length > MAX_ARRAY_LENGTH)) {
-      throw new RangeError(`allocArray(${type.$name}, ${length}): length must be an integer from 0 to ${MAX_ARRAY_LENGTH}`);
+    if (isArray && (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || length > MAX_ARRAY_LENGTH)) {
+      throw new HeapRangeError(`allocArray(${type.$name}, ${String(length)}): the length must be an integer from 0 to ${MAX_ARRAY_LENGTH} (worker ${this.slot})`, { typeName: type.$name, workerId: this.slot });
     }
     if (this.u32[this.ctl + W_ROOT_TOP]! >= this.rootLimit) this.growRoots();
     const bytes = isArray ? ARRAY_HEADER_BYTES + length * type.$bytes : type.$bytes;
@@ -437,7 +451,12 @@ export class Heap extends Thread {
   }
 
   private assertCanAllocate(type: HeapType, what: string): void {
-    if (!(type instanceof HeapType)) throw new TypeError(`${what}: expected a type from defineStruct/defineArray, got ${String(type)}`);
+    if (!(type instanceof HeapType) || type.$buffer === undefined) {
+      throw new HeapUsageError(`${what}: expected a type from defineStruct/defineArray, got ${describeValue(type)} (worker ${this.slot})`, { workerId: this.slot });
+    }
+    if (type.$buffer !== this.arena.buffer) {
+      throw new HeapUsageError(`${what}(${type.$name}): type '${type.$name}' was defined on another heap; define it on this one (the same name and layout give the same type on every worker)`, { typeName: type.$name, workerId: this.slot });
+    }
     if (this.depth === 0) {
       this.assertAttached();
       throw new ScopeError(`worker ${this.slot}: ${what}(${type.$name}) outside any scope; allocate inside heap.scope(() => …)`, { workerId: this.slot, typeName: type.$name });
@@ -567,7 +586,7 @@ export class Heap extends Thread {
 
   private refError(ref: number, problem: number, what: string): Error {
     const msg = `${what}: ref ${fmtRef(ref)} is ${REF_PROBLEMS[problem]} (worker ${this.slot})`;
-    return problem === REF_FREE_PAGE || problem === REF_FREE_SLOT
+    return isStaleProblem(problem)
       ? new StaleRefError(msg, { ref, workerId: this.slot })
       : new InvalidRefError(msg, { ref, workerId: this.slot });
   }
@@ -615,7 +634,7 @@ export class Heap extends Thread {
     const type = this.checkArray(ref, kind, 'element access');
     const length = this.u32[(ref >>> 2) + ARRAY_LENGTH_WORD]!;
     if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= length) {
-      throw new RangeError(`index ${String(index)} is out of bounds for array ${fmtRef(ref)} of type '${type.$name}' with length ${length} (worker ${this.slot})`);
+      throw new HeapRangeError(`index ${String(index)} is out of bounds for array ${fmtRef(ref)} of type '${type.$name}' with length ${length} (worker ${this.slot})`, { ref, typeName: type.$name, workerId: this.slot });
     }
   }
 
@@ -698,6 +717,9 @@ export class Heap extends Thread {
     if (!(type instanceof HeapType) || !type.$finalize) {
       throw new TypeDefinitionError(`onFinalize: type '${type?.$name}' was not defined with { finalize: true }`, String(type?.$name));
     }
+    if (typeof fn !== 'function') {
+      throw new HeapUsageError(`onFinalize(${type.$name}, …): the callback must be a function, got ${describeValue(fn)} (worker ${this.slot})`, { typeName: type.$name, workerId: this.slot });
+    }
     this.finalizers.register(type.$id, fn);
   }
 
@@ -758,6 +780,14 @@ export class Heap extends Thread {
 
 const MAX_ARRAY_LENGTH = 2 ** 28;
 const KIND_NAMES = ['', 'ref', 'i32', 'f64', 'u8'];
+
+/** A short description of a value a user passed where it does not belong. */
+function describeValue(v: unknown): string {
+  if (v === null || v === undefined || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === 'function') return `function ${v.name || '(anonymous)'}`;
+  return Object.getPrototypeOf(v) === Object.prototype ? 'a plain object' : `an object (${(v as object).constructor?.name ?? 'no constructor'})`;
+}
 
 function fmtRef(ref: unknown): string {
   return typeof ref === 'number' && Number.isInteger(ref) && ref >= 0 ? `0x${ref.toString(16)}` : String(ref);

@@ -62,8 +62,11 @@ export class TypeDefinitionError extends HeapError {
 /** Allocation or a ref store outside any scope, or a scope used wrongly. */
 export class ScopeError extends HeapError {}
 
-/** Invalid options, a stale handle id, a bad snapshot, or a verify failure in a pause. */
+/** Invalid options or arguments, a released handle id, a buffer that is not a heap, a detached heap. */
 export class HeapUsageError extends HeapError {}
+
+/** An array length or index out of range (a HeapUsageError, with the array and the bound). */
+export class HeapRangeError extends HeapUsageError {}
 
 /** `verify()` found a broken invariant inside a pause (options.verifyEachGC). */
 export class HeapCorruptionError extends HeapError {

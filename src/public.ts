@@ -7,5 +7,5 @@ export type { HeapStats } from './gc/stats.js';
 export type { VerifyResult } from './gc/verify.js';
 export {
   HeapError, InvalidRefError, StaleRefError, HeapOutOfMemoryError, SafepointTimeoutError, TypeDefinitionError,
-  ScopeError, HeapUsageError, HeapCorruptionError, type StalledWorker,
+  ScopeError, HeapUsageError, HeapRangeError, HeapCorruptionError, type StalledWorker,
 } from './errors.js';

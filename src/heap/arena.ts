@@ -6,8 +6,9 @@
 
 import {
   G_COMMITTED_PAGES, G_HEADER_BYTES, G_MAGIC, G_MAX_PAGES, G_VERSION, LAYOUT_VERSION, MAGIC,
-  PAGE_BYTES, arenaLayout, type ArenaLayout,
+  MIN_ARENA_BYTES, PAGE_BYTES, arenaLayout, type ArenaLayout,
 } from './layout.js';
+import { HeapUsageError } from '../errors.js';
 
 export class Arena {
   readonly buffer: SharedArrayBuffer;
@@ -22,13 +23,16 @@ export class Arena {
 
   constructor(buffer: SharedArrayBuffer) {
     this.buffer = buffer;
+    if (buffer.byteLength < MIN_ARENA_BYTES) {
+      throw new HeapUsageError(`Heap.attach: a buffer of ${buffer.byteLength} bytes is not a bibop-gc arena (an arena has at least ${MIN_ARENA_BYTES})`);
+    }
     const probe = new Int32Array(buffer, 0, 8);
-    if (probe[G_MAGIC] !== MAGIC) throw new TypeError('Heap.attach: the buffer is not a bibop-gc arena (bad magic word)');
+    if (probe[G_MAGIC] !== MAGIC) throw new HeapUsageError(`Heap.attach: the buffer is not a bibop-gc arena (word 0 is 0x${(probe[G_MAGIC]! >>> 0).toString(16)}, not the magic 0x${MAGIC.toString(16)})`);
     if (probe[G_VERSION] !== LAYOUT_VERSION) {
-      throw new TypeError(`Heap.attach: arena layout version ${probe[G_VERSION]}, this library reads ${LAYOUT_VERSION}`);
+      throw new HeapUsageError(`Heap.attach: arena layout version ${probe[G_VERSION]}, this library reads ${LAYOUT_VERSION}`);
     }
     this.layout = arenaLayout(probe[G_MAX_PAGES]!);
-    if (probe[G_HEADER_BYTES] !== this.layout.headerBytes) throw new TypeError('Heap.attach: arena header size does not match its page count');
+    if (probe[G_HEADER_BYTES] !== this.layout.headerBytes) throw new HeapUsageError('Heap.attach: the arena header size does not match its page count: not an arena of this library');
     this.refresh();
   }
 

@@ -73,10 +73,13 @@ export class HeapType {
   readonly $offsets: (number | undefined)[];
   /** The canonical layout string stored in the arena. */
   readonly $layout: string;
+  /** The arena this type belongs to: a type id means nothing in another heap. */
+  readonly $buffer: SharedArrayBuffer;
 
-  constructor(id: number, layout: string) {
+  constructor(id: number, layout: string, buffer: SharedArrayBuffer) {
     const parsed = parseLayout(layout);
     this.$id = id;
+    this.$buffer = buffer;
     this.$name = parsed.name;
     this.$kind = parsed.kind;
     this.$finalize = parsed.finalize;
@@ -241,7 +244,7 @@ export function defineInArena(arena: Arena, layout: string): number {
   const bytes = new TextEncoder().encode(layout);
   const namesUsed = u32[G_NAMES_USED]!;
   if (namesUsed + bytes.length > NAMES_BYTES) throw new TypeDefinitionError(`cannot define type '${name}': the type name area is full`, name);
-  const type = new HeapType(id, layout);
+  const type = new HeapType(id, layout, arena.buffer);
   const refs: number[] = [];
   if (type.$kind === TK_STRUCT) {
     type.$wordKinds.forEach((k, w) => { if (k === EK_REF) refs.push(w); });
@@ -280,7 +283,7 @@ export class TypeCache {
     let t = this.byId[id];
     if (t === undefined) {
       if (id <= 0 || id > Atomics.load(this.arena.i32, G_TYPE_COUNT) || Atomics.load(this.arena.u32, typeWord(id) + T_KIND) === 0) return undefined;
-      t = new HeapType(id, readLayout(this.arena, id));
+      t = new HeapType(id, readLayout(this.arena, id), this.arena.buffer);
       this.byId[id] = t;
     }
     return t;

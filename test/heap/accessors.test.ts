@@ -2,7 +2,7 @@
 // rejects forged, stale and wrong-kind accesses with errors that carry the ref, the type
 // and the worker, and leaves the heap working; unchecked mode does not validate.
 import { describe, expect, it } from 'vitest';
-import { Heap, InvalidRefError, StaleRefError } from '../../src/index.js';
+import { Heap, HeapRangeError, InvalidRefError, StaleRefError } from '../../src/index.js';
 import {
   PAGE_LOG, PAGE_TABLE_WORD, PT_SPAN, PT_WORDS, W_ROOT_BASE, workerWord,
 } from '../../src/heap/layout.js';
@@ -299,7 +299,7 @@ describe('checked mode: wrong field, kind or index', () => {
     stillWorks(heap);
   });
 
-  it('an index out of bounds is a RangeError', () => {
+  it('an index out of bounds is a HeapRangeError', () => {
     const { heap, Node, Refs, Ints, Floats, Bytes } = setup();
     heap.scope(() => {
       const n = heap.alloc(Node);
@@ -314,11 +314,11 @@ describe('checked mode: wrong field, kind or index', () => {
           () => heap.getU8At(u, index), () => heap.setU8At(u, index, 1),
         ]) {
           const e = caught(access);
-          expect(e, `index ${index}`).toBeInstanceOf(RangeError);
+          expect(e, `index ${index}`).toBeInstanceOf(HeapRangeError);
           expect(e.message).toContain(String(index));
         }
       }
-      expect(() => heap.getI32At(empty, 0)).toThrow(RangeError);
+      expect(() => heap.getI32At(empty, 0)).toThrow(HeapRangeError);
       // Neighbours untouched by the rejected stores.
       expect(heap.getRefAt(r, 2)).toBe(0);
       expect(heap.getU8At(u, 2)).toBe(0);

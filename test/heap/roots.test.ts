@@ -95,7 +95,7 @@ describe('scopes', () => {
     expect(wKept!.get()).toBeNull();
   });
 
-  it('escape returns its argument, escaping null is allowed, and the last escape wins', () => {
+  it('escape returns its argument and escaping null is allowed; a second escape of another ref throws, the first stays rooted', () => {
     const { heap, Node } = setup();
     heap.scope(() => {
       let wa: WeakHandle | undefined;
@@ -106,11 +106,13 @@ describe('scopes', () => {
         wa = heap.weak(a);
         wb = heap.weak(b);
         expect(heap.escape(a)).toBe(a);
-        return heap.escape(b);
+        expect(heap.escape(a)).toBe(a); // the same ref again is fine
+        expect(() => heap.escape(b)).toThrow(ScopeError);
+        return a;
       });
       heap.collect();
-      expect(wb!.get()).toBe(r);
-      expect(wa!.get()).toBeNull();
+      expect(wa!.get()).toBe(r);
+      expect(wb!.get()).toBeNull();
       expect(heap.scope(() => heap.escape(0))).toBe(0);
     });
   });

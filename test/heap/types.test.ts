@@ -1,7 +1,7 @@
 // Type definitions: field offsets, redefinition by name, validation errors, finalizable
 // types, and sharing a type table between two Heap objects on one arena.
 import { describe, expect, it } from 'vitest';
-import { Heap, HeapType, InvalidRefError, TypeDefinitionError, type FieldKind } from '../../src/index.js';
+import { Heap, HeapRangeError, HeapType, HeapUsageError, InvalidRefError, TypeDefinitionError, type FieldKind } from '../../src/index.js';
 import { G_MAGIC, G_TYPE_COUNT, MAX_TYPES, REFMAP_WORDS, STRUCT_HEADER_BYTES } from '../../src/heap/layout.js';
 
 const MiB = 1 << 20;
@@ -200,15 +200,15 @@ describe('defineArray', () => {
     heap.scope(() => {
       expect(() => heap.allocArray(S, 3)).toThrow(InvalidRefError);
       expect(() => heap.allocArray(S, 100_000)).toThrow(InvalidRefError);
-      expect(() => heap.allocArray(A, -1)).toThrow(RangeError);
-      expect(() => heap.allocArray(A, 1.5)).toThrow(RangeError);
-      expect(() => heap.allocArray(A, Number.NaN)).toThrow(RangeError);
-      expect(() => heap.allocArray({} as HeapType, 1)).toThrow(TypeError);
+      expect(() => heap.allocArray(A, -1)).toThrow(HeapRangeError);
+      expect(() => heap.allocArray(A, 1.5)).toThrow(HeapRangeError);
+      expect(() => heap.allocArray(A, Number.NaN)).toThrow(HeapRangeError);
+      expect(() => heap.allocArray({} as HeapType, 1)).toThrow(HeapUsageError);
     });
     expect(heap.verify().ok).toBe(true);
   });
 
-  it('alloc() of something that is not a type is a TypeError and leaves the arena header alone', () => {
+  it('alloc() of something that is not a type is a HeapUsageError and leaves the arena header alone', () => {
     const heap = fresh();
     const u32 = new Uint32Array(heap.buffer);
     const magic = u32[G_MAGIC];
@@ -221,7 +221,7 @@ describe('defineArray', () => {
       }
     });
     expect(u32[G_MAGIC], 'the magic word of the arena was overwritten').toBe(magic);
-    expect(thrown).toBeInstanceOf(TypeError);
+    expect(thrown).toBeInstanceOf(HeapUsageError);
   });
 });
 
