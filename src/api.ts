@@ -9,7 +9,7 @@
 import { Arena } from './heap/arena.js';
 import {
   ARRAY_HEADER_BYTES, ARRAY_LENGTH_WORD, EK_F64, EK_I32, EK_REF, EK_U8, G_CHECKED, G_COMMITTED_PAGES, G_GC_FLAGS,
-  G_GC_OWNER, G_HEADER_BYTES, G_INITIAL_PAGES, G_MAGIC, G_MAX_PAGES, G_POOL_HINT, G_SAFEPOINT_MS, G_TIME_ORIGIN_F64,
+  G_GC_INTERVAL, G_GC_OWNER, G_HEADER_BYTES, G_INITIAL_PAGES, G_MAGIC, G_MAX_PAGES, G_POOL_HINT, G_SAFEPOINT_MS, G_TIME_ORIGIN_F64,
   G_VERSION, GC_FLAG_VERIFY, GC_FLAG_ZAP, GC_KIND_MAJOR, H_REF, HANDLE_CHUNK_BYTES, HDR_TYPE_MASK, HK_STRONG, HK_WEAK,
   LAYOUT_VERSION, MAGIC, MAX_ARENA_BYTES, MAX_WORKERS, MIN_ARENA_BYTES, PAGE_BYTES, PAGE_LOG, PAGE_TABLE_WORD,
   PI_OLD, PK_HEADER, PT_INFO, PT_WORDS, TK_ARRAY, TK_STRUCT, TLAB_CURSOR, TLAB_LIMIT, TLAB_WORDS, W_GEN,
@@ -22,7 +22,7 @@ import {
   CLASS_OF_GRANULES, CLASS_OF_GRANULES_BLOCK, HeapType, arrayLayout, defineInArena, structLayout,
   type ArrayType, type ElementKind, type FieldKind, type StructType, type TypeOptions,
 } from './heap/types.js';
-import { allocLarge, largeSpanPages, refillTlab } from './heap/allocator.js';
+import { REFILL_EMPTY, REFILL_STRESS, allocLarge, largeSpanPages, refillTlab } from './heap/allocator.js';
 import { popRootChunks, pushRootChunk } from './heap/roots.js';
 import { allocHandle, freeHandle, handleEntry, handleId, resolveHandle } from './heap/handles.js';
 import { growArena } from './heap/pagepool.js';
@@ -57,6 +57,11 @@ export interface HeapOptions {
   verifyEachGC?: boolean;
   /** Fill freed slots with a pattern that never decodes as an object (debugging). Default false. */
   zapFreed?: boolean;
+  /**
+   * Stress testing: every worker collects after this many of its own allocations, so that
+   * collections land at every allocation site (V8's --gc-interval). 0, the default, is off.
+   */
+  gcInterval?: number;
 }
 
 /** A persistent root: keeps its ref alive until released; any worker may look it up by id. */
@@ -127,6 +132,7 @@ export class Heap extends Thread {
     u32[G_CHECKED] = o.checked ? 1 : 0;
     u32[G_SAFEPOINT_MS] = o.safepointTimeoutMs;
     u32[G_GC_FLAGS] = (o.verifyEachGC ? GC_FLAG_VERIFY : 0) | (o.zapFreed ? GC_FLAG_ZAP : 0);
+    u32[G_GC_INTERVAL] = o.gcInterval;
     new Float64Array(buffer, 0, 64)[G_TIME_ORIGIN_F64] = Date.now();
     for (let p = 0; p < layout.headerPages; p++) u32[layout.pageTableWord + p * PT_WORDS + PT_INFO] = PK_HEADER;
     u32[G_POOL_HINT] = layout.headerPages >>> 5;
@@ -431,6 +437,7 @@ export class Heap extends Thread {
     if (this.u32[this.ctl + W_ROOT_TOP]! >= this.rootLimit) this.growRoots();
     const bytes = isArray ? ARRAY_HEADER_BYTES + length * type.$bytes : type.$bytes;
     if (bytes > MAX_SMALL_BYTES) {
+      if (this.gcInterval !== 0 && --this.stressLeft <= 0) this.stressCollect();
       let ref = 0;
       for (let attempt = 0; ref === 0; attempt++) {
         if (Atomics.load(this.i32, G_GC_OWNER) !== 0) this.pauses.safepointSlow();
@@ -446,8 +453,16 @@ export class Heap extends Thread {
     for (let attempt = 0; ; ) {
       if (this.u32[tl + TLAB_CURSOR]! + block <= this.u32[tl + TLAB_LIMIT]!) return isArray ? this.allocArray(type, length) : this.alloc(type);
       if (Atomics.load(this.i32, G_GC_OWNER) !== 0) this.pauses.safepointSlow();
-      if (!refillTlab(this, allocClass)) onPoolEmpty(this, this.pauses, CLASS_SPAN_PAGES[allocClass % NUM_SIZE_CLASSES]!, attempt++, NEED_SMALL);
+      const r = refillTlab(this, allocClass);
+      if (r === REFILL_EMPTY) onPoolEmpty(this, this.pauses, CLASS_SPAN_PAGES[allocClass % NUM_SIZE_CLASSES]!, attempt++, NEED_SMALL);
+      else if (r === REFILL_STRESS) this.stressCollect();
     }
+  }
+
+  /** options.gcInterval: this thread has allocated that many objects since its last collection. */
+  private stressCollect(): void {
+    this.stressLeft = this.gcInterval;
+    this.pauses.collectForAllocation(GC_KIND_MAJOR);
   }
 
   private assertCanAllocate(type: HeapType, what: string): void {
@@ -800,11 +815,12 @@ interface ValidOptions {
   safepointTimeoutMs: number;
   verifyEachGC: boolean;
   zapFreed: boolean;
+  gcInterval: number;
 }
 
 function validateOptions(options: HeapOptions): ValidOptions {
   if (options === null || typeof options !== 'object') throw new HeapUsageError('Heap.create: options must be an object');
-  const known = new Set(['size', 'maxSize', 'checked', 'safepointTimeoutMs', 'verifyEachGC', 'zapFreed']);
+  const known = new Set(['size', 'maxSize', 'checked', 'safepointTimeoutMs', 'verifyEachGC', 'zapFreed', 'gcInterval']);
   for (const k of Object.keys(options)) if (!known.has(k)) throw new HeapUsageError(`Heap.create: unknown option '${k}'`);
   const size = options.size ?? 64 << 20;
   if (!Number.isInteger(size) || size < MIN_ARENA_BYTES || size > MAX_ARENA_BYTES) {
@@ -823,6 +839,10 @@ function validateOptions(options: HeapOptions): ValidOptions {
   const verifyEachGC = options.verifyEachGC ?? false;
   const zapFreed = options.zapFreed ?? false;
   if (typeof verifyEachGC !== 'boolean' || typeof zapFreed !== 'boolean') throw new HeapUsageError('Heap.create: verifyEachGC and zapFreed are booleans');
-  return { size, maxSize, checked, safepointTimeoutMs, verifyEachGC, zapFreed };
+  const gcInterval = options.gcInterval ?? 0;
+  if (!Number.isInteger(gcInterval) || gcInterval < 0 || gcInterval > 2 ** 31 - 1) {
+    throw new HeapUsageError(`Heap.create: options.gcInterval must be a non-negative integer (allocations between collections; 0 is off), got ${String(gcInterval)}`);
+  }
+  return { size, maxSize, checked, safepointTimeoutMs, verifyEachGC, zapFreed, gcInterval };
 }
 

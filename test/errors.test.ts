@@ -39,6 +39,7 @@ const rows: Row[] = [
   ['checked not a boolean', () => Heap.create({ checked: 'yes' as never }), HeapUsageError, /options\.checked.*yes/],
   ['safepointTimeoutMs of 0', () => Heap.create({ safepointTimeoutMs: 0 }), HeapUsageError, /safepointTimeoutMs.*0/],
   ['safepointTimeoutMs NaN', () => Heap.create({ safepointTimeoutMs: NaN }), HeapUsageError, /safepointTimeoutMs.*NaN/],
+  ['gcInterval negative', () => Heap.create({ gcInterval: -1 }), HeapUsageError, /options\.gcInterval.*-1/],
   ['verifyEachGC not a boolean', () => Heap.create({ verifyEachGC: 1 as never }), HeapUsageError, /verifyEachGC/],
   // Attaching.
   ['attach(SharedArrayBuffer(8))', () => Heap.attach(new SharedArrayBuffer(8)), HeapUsageError, /8 bytes is not a bibop-gc arena/],

@@ -9,8 +9,10 @@
 //   2. for a partly free span on the central list of its class (built by the sweep in
 //      address order; mutators only pop it between collections, so a CAS pop has no ABA);
 //   3. for a fresh span from this thread's spares or the page pool (under the heap lock).
-// When all three fail it returns false, and the caller (gc/pacer.ts) collects or grows the
-// arena and tries again: this layer never calls up.
+// When all three fail it returns REFILL_EMPTY, and the caller (gc/pacer.ts) collects or
+// grows the arena and tries again: this layer never calls up. Under stress (gcInterval) runs
+// are cut so that the refill after every gcInterval-th allocation returns REFILL_STRESS, and
+// the caller collects: collections land at every allocation site, at no cost otherwise.
 //
 // A span's allocated bits describe every object outside the TLABs; a TLAB's own objects
 // are [start, cursor). A thread writes an object's header before bumping its cursor, so a
@@ -103,6 +105,10 @@ function takeRun(t: Thread, tl: number, base: number): boolean {
     e = (e & ~31) + 32;
   }
   if (e > slots) e = slots;
+  if (t.gcInterval !== 0) {
+    e = Math.min(e, s + t.stressLeft);
+    t.stressLeft -= e - s;
+  }
   u32[bw + S_SCAN] = e;
   const block = u32[bw + S_BLOCK_BYTES]!;
   const start = base + SPAN_HEADER_BYTES + s * block;
@@ -157,22 +163,27 @@ function claimSpans(t: Thread, pages: number, kind: number, allocClass: number, 
   return claimed;
 }
 
+export const REFILL_OK = 0;
+export const REFILL_EMPTY = 1; // the page pool is empty: collect or grow, then call again
+export const REFILL_STRESS = 2; // gcInterval allocations since the last collection: collect
+
 /**
- * Gives the TLAB of `allocClass` a new run with room for at least one block. Returns false
- * when the page pool is empty; the caller paces (collects or grows) and calls again.
+ * Gives the TLAB of `allocClass` a new run with room for at least one block, or says why
+ * not (REFILL_*); the caller collects or grows and calls again.
  */
-export function refillTlab(t: Thread, allocClass: number): boolean {
+export function refillTlab(t: Thread, allocClass: number): number {
   const tl = t.ctl + W_TLAB + allocClass * TLAB_WORDS;
   const prevStart = t.u32[tl + TLAB_START]!;
   retireTlab(t.u32, t.f32, tl);
-  if (prevStart !== 0 && takeRun(t, tl, spanOf(t.u32, prevStart))) return true;
+  if (t.gcInterval !== 0 && t.stressLeft <= 0) return REFILL_STRESS;
+  if (prevStart !== 0 && takeRun(t, tl, spanOf(t.u32, prevStart))) return REFILL_OK;
   for (;;) {
     const partial = popCentral(t, allocClass);
     if (partial === 0) break;
-    if (takeRun(t, tl, partial)) return true;
+    if (takeRun(t, tl, partial)) return REFILL_OK;
   }
   const fresh = freshSmallSpan(t, allocClass);
-  return fresh !== 0 && takeRun(t, tl, fresh);
+  return fresh !== 0 && takeRun(t, tl, fresh) ? REFILL_OK : REFILL_EMPTY;
 }
 
 /** Forgets this thread's spares if a collection has begun since they were claimed. */

@@ -60,6 +60,7 @@ export const LAYOUT_VERSION = 1;
 //    27  G_DEATHS        (A)  workers declared dead (every declaration bumps it)
 //    28  G_FINAL_PENDING (A)  objects queued for finalization and not yet run
 //    29  G_DEATHS_SEEN        G_DEATHS when a pause last recovered what dead workers left
+//    30  G_GC_INTERVAL        stress: every worker collects after this many allocations (0: off)
 //   32‥47  G_EVENT_*          the last GcEvent (see below)
 //   48‥49  G_TIME_ORIGIN      f64 Date.now() at creation; worker clocks are ms since this
 //   64‥64+2·N  G_CENTRAL      per size class: head of the central list of partly free spans (A)
@@ -94,6 +95,7 @@ export const G_GC_FLAGS = 26;
 export const G_DEATHS = 27;
 export const G_FINAL_PENDING = 28;
 export const G_DEATHS_SEEN = 29;
+export const G_GC_INTERVAL = 30;
 
 // The last GcEvent, written by the collector before it ends the pause, so that a worker
 // that joined a collection as a participant can return the event of that collection.

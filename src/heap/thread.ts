@@ -7,7 +7,7 @@
 // running and by the collector while it is stopped or parked, never both at once.
 
 import { Arena } from './arena.js';
-import { G_CHECKED, G_SAFEPOINT_MS, G_TIME_ORIGIN_F64, W_GEN, workerWord } from './layout.js';
+import { G_CHECKED, G_GC_INTERVAL, G_SAFEPOINT_MS, G_TIME_ORIGIN_F64, W_GEN, workerWord } from './layout.js';
 import { TypeCache } from './types.js';
 import { lockWord } from './lock.js';
 
@@ -51,6 +51,9 @@ export class Thread {
   readonly spareSpans: number[][] = [];
   /** G_GC_STARTED when the spares were claimed: a collection since then has freed them. */
   sparesGc = -1;
+  /** Stress (options.gcInterval): allocations between collections, and those left until the next. */
+  readonly gcInterval: number;
+  stressLeft: number;
 
   constructor(arena: Arena, slot: number) {
     this.arena = arena;
@@ -66,6 +69,8 @@ export class Thread {
     this.lockId = lockWord(slot, this.gen);
     this.checked = arena.u32[G_CHECKED] === 1;
     this.safepointTimeoutMs = arena.u32[G_SAFEPOINT_MS]!;
+    this.gcInterval = arena.u32[G_GC_INTERVAL]!;
+    this.stressLeft = this.gcInterval;
     this.canBlock = detectCanBlock();
     this.types = new TypeCache(arena);
   }

@@ -275,6 +275,28 @@ describe('stats()', () => {
   });
 });
 
+describe('gcInterval (stress)', () => {
+  it('collects after every n allocations of a thread, small or large, and not otherwise', () => {
+    const heap = Heap.create({ size: 8 * MiB, gcInterval: 100 });
+    const Node = heap.defineStruct('GINode', { next: 'ref' });
+    const Big = heap.defineArray('GIBig', 'f64');
+    heap.scope(() => {
+      for (let i = 0; i < 1000; i++) heap.alloc(Node);
+    });
+    // The 101st, 201st, … 901st allocation each start with a collection.
+    expect(heap.stats().collections.major).toBe(9);
+    heap.scope(() => {
+      for (let i = 0; i < 100; i++) heap.allocArray(Big, 2000); // large objects count as one each
+    });
+    expect(heap.stats().collections.major).toBe(10);
+    const plain = Heap.create({ size: 8 * MiB });
+    const P = plain.defineStruct('GINode', { next: 'ref' });
+    plain.scope(() => { for (let i = 0; i < 1000; i++) plain.alloc(P); });
+    expect(plain.stats().collections.major).toBe(0);
+    expect(heap.verify().errors).toEqual([]);
+  });
+});
+
 describe("collect('minor')", () => {
   it('collects unreachable objects and keeps reachable ones', () => {
     const { heap, Node } = setup();

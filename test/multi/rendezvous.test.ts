@@ -50,6 +50,25 @@ describe('rendezvous across workers', () => {
     });
   });
 
+  test('with a collection after every 300 allocations on every worker (gcInterval), graphs shared across workers stay intact', async () => {
+    const heap = Heap.create({ size: 16 << 20, maxSize: 256 << 20, verifyEachGC: true, gcInterval: 300, safepointTimeoutMs: 20_000 });
+    await withWatchdog(60_000, heap, workersOf, async () => {
+      const ws = await mutators(heap, 3);
+      const shapes = [SHAPE_TREE, SHAPE_LIST, SHAPE_ARRAY, SHAPE_RING];
+      const graphs: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        const built = await Promise.all(ws.map((w, i) => w.api.build(shapes[(round + i) % 4]!, 400 + 100 * i, round * 10 + i, i)));
+        graphs.push(...built);
+        await Promise.all([...ws.map((w) => w.api.churn(10, 7)), ...ws.map((w, i) => w.api.mutate(built[i]!, round))]);
+        for (const w of ws) for (const id of graphs) expect(await w.api.check(id)).toBe(true);
+      }
+      // 3 workers × (3 graphs of ~500 nodes + 30 trees of 255 nodes + mutations): dozens of
+      // collections, each one requested from inside an allocation and verified in its pause.
+      expect(heap.stats().collections.major).toBeGreaterThan(30);
+      expect(heap.verify().errors).toEqual([]);
+    });
+  });
+
   test('a parked worker does not hold a collection up', async () => {
     const heap = Heap.create({ size: 4 << 20, safepointTimeoutMs: 1_000 });
     await withWatchdog(20_000, heap, workersOf, async () => {
