@@ -1,4 +1,5 @@
-// bibop-gc in a real browser: Debian's Chromium, driven by playwright-core, loads
+// bibop-gc in a real browser: Chromium (found by ./chromium.ts: CHROMIUM_PATH, the system's,
+// or the one inside @sparticuz/chromium), driven by playwright-core, loads
 // dist/browser.js on a cross-origin-isolated page (test/browser/server.ts) and shares one
 // heap between the page's main thread and module Web Workers (fixtures/worker.js).
 //
@@ -20,15 +21,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './chromium.js';
 import { startServer, type StaticServer } from './server.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
-];
 const MAIN_LIST = 10_000;
 const WORKER_LIST = 5_000;
 const WORKER_BASE = [100_000, 200_000];
@@ -84,9 +81,10 @@ beforeAll(async () => {
     const r = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit', timeout: 120_000 });
     if (r.status !== 0) throw new Error(`node scripts/build.mjs failed (exit ${r.status ?? r.signal})`);
   }
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
   server = await startServer(root);
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
+  const launched = await launchChromium();
+  browser = launched.browser;
+  consoleLines.push(`[chromium] ${browser.version()} from ${launched.found.source}: ${launched.found.executablePath}`);
   page = await browser.newPage();
   page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
   page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.stack ?? e.message}`));
@@ -100,7 +98,7 @@ beforeAll(async () => {
   await page.waitForFunction('window.harnessReady === true', undefined, { timeout: 15_000 }).catch((err: unknown) => {
     throw new Error(`the test page did not load dist/browser.js: ${err instanceof Error ? err.message : String(err)}${pageConsole()}`);
   });
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   const closing = Promise.allSettled([browser?.close(), server?.close()]);
