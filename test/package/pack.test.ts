@@ -1,12 +1,18 @@
 // The package as a user installs it. A copy of the repository without dist/ (as a fresh clone
 // has it) is packed with `npm pack`, whose `prepare` script must build dist/; the tarball is
 // installed into an empty folder from the npm cache (comlink is the only runtime dependency);
-// there plain node imports `bibop-gc` and `bibop-gc/browser` and round-trips a heap.
+// there plain node imports `bibop-gc` and `bibop-gc/browser` and round-trips a heap, and the
+// project's typescript checks user files: one against `bibop-gc/browser` with `"types": []`
+// (no @types/node), one against `bibop-gc` with @types/node. The shipped declarations are
+// read with the compiler API: no private members, no `$` fields, no Node imports behind the
+// browser entry.
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -14,6 +20,8 @@ const work = mkdtempSync(join(tmpdir(), 'bibop-gc-pack-'));
 const clone = join(work, 'clone');
 const app = join(work, 'app');
 const pkg = join(app, 'node_modules', 'bibop-gc');
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const typesNodeVersion = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies['@types/node']!;
 
 let packedFiles: string[] = [];
 
@@ -123,5 +131,100 @@ console.log(JSON.stringify({ value, errors: typeof StaleRefError }));
 `);
     const out = await run(process.execPath, ['browser-entry.js'], app, 30_000);
     expect(JSON.parse(out)).toEqual({ value: 5, errors: 'function' });
+  });
+});
+
+describe('the shipped types', () => {
+  const tsconfig = (types: string[], moduleResolution: 'bundler' | 'nodenext', files: string[]) => JSON.stringify({
+    compilerOptions: {
+      strict: true, noEmit: true, skipLibCheck: false, target: 'ES2022', types,
+      module: moduleResolution === 'bundler' ? 'ESNext' : 'NodeNext', moduleResolution,
+      lib: types.length === 0 ? ['ES2022', 'DOM'] : ['ES2022'],
+    },
+    files,
+  });
+
+  const browserUser = `
+import { Heap, HeapError, type HeapType, type Persistent } from 'bibop-gc/browser';
+const heap: Heap = Heap.create({ size: 8 << 20 });
+const Node = heap.defineStruct('Node', { next: 'ref', value: 'i32' });
+const type: HeapType = Node;
+const kept: Persistent = heap.scope(() => {
+  const n = heap.alloc(Node);
+  heap.setI32(n, Node.value, 1);
+  heap.setRef(n, Node.next, 0);
+  return heap.persist(n);
+});
+const value: number = heap.scope(() => heap.getI32(kept.get(), Node.value));
+const weak: number | null = heap.weak(kept.get()).get();
+const worker: Worker = heap.spawn(new URL('./worker.js', import.meta.url));
+worker.postMessage({ value, weak, type: type.describe() });
+worker.terminate();
+const e: HeapError | undefined = undefined;
+// @ts-expect-error internals are not part of the public type
+Node.$id;
+// @ts-expect-error the arena views are internal
+heap.u32;
+// @ts-expect-error so is the pause driver
+heap.pauses;
+void e;
+`;
+
+  test('a browser user type-checks against bibop-gc/browser without @types/node (bundler and nodenext)', async () => {
+    writeFileSync(join(app, 'browser-user.ts'), browserUser);
+    for (const resolution of ['bundler', 'nodenext'] as const) {
+      writeFileSync(join(app, `tsconfig.browser-${resolution}.json`), tsconfig([], resolution, ['browser-user.ts']));
+      await run(process.execPath, [tsc, '-p', `tsconfig.browser-${resolution}.json`], app);
+    }
+  });
+
+  test('a Node user gets spawn() typed as a node:worker_threads Worker', async () => {
+    await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--no-save', `@types/node@${typesNodeVersion}`], app);
+    writeFileSync(join(app, 'node-user.ts'), `
+import type { Worker } from 'node:worker_threads';
+import { Heap } from 'bibop-gc';
+const heap = Heap.create();
+const worker: Worker = heap.spawn(new URL('./worker.js', import.meta.url), { workerData: { n: 1 } });
+worker.on('exit', (code: number) => console.log(code));
+`);
+    writeFileSync(join(app, 'tsconfig.node.json'), tsconfig(['node'], 'nodenext', ['node-user.ts']));
+    await run(process.execPath, [tsc, '-p', 'tsconfig.node.json'], app);
+  }, 120_000);
+
+  test('the exported declarations show no private members and no $ fields', () => {
+    const problems: string[] = [];
+    for (const entry of ['index.d.ts', 'browser.d.ts']) {
+      const file = join(pkg, 'dist', entry);
+      const program = ts.createProgram([file], { strict: true, noEmit: true, types: entry === 'index.d.ts' ? ['node'] : [], typeRoots: [join(app, 'node_modules', '@types')] });
+      const checker = program.getTypeChecker();
+      const moduleSymbol = checker.getSymbolAtLocation(program.getSourceFile(file)!)!;
+      for (const exported of checker.getExportsOfModule(moduleSymbol)) {
+        const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+        const sides = [checker.getDeclaredTypeOfSymbol(symbol)];
+        if (symbol.flags & ts.SymbolFlags.Class) sides.push(checker.getTypeOfSymbol(symbol)); // the static side
+        for (const side of sides) {
+          for (const member of checker.getPropertiesOfType(side)) {
+            const hidden = (member.declarations ?? []).some((d) => ts.getCombinedModifierFlags(d) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected));
+            if (hidden || member.name.startsWith('$')) problems.push(`${entry}: ${exported.name}.${member.name}`);
+          }
+        }
+      }
+      problems.push(...program.getGlobalDiagnostics().map((d) => `${entry}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`));
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test('no declaration file behind bibop-gc/browser imports a node: module', () => {
+    const seen = new Map<string, string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      const text = readFileSync(file, 'utf8');
+      seen.set(file, text);
+      for (const m of text.matchAll(/(?:from|import)\s*\(?\s*'(\.[^']+)'/g)) visit(join(dirname(file), m[1]!.replace(/\.js$/, '.d.ts')));
+    };
+    visit(join(pkg, 'dist', 'browser.d.ts'));
+    expect(seen.size, 'the walk found the declarations behind the entry').toBeGreaterThan(5);
+    const nodeImports = [...seen].flatMap(([file, text]) => text.split('\n').filter((l) => /['"]node:/.test(l)).map((l) => `${relative(pkg, file)}: ${l.trim()}`));
+    expect(nodeImports).toEqual([]);
   });
 });
