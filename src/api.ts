@@ -38,6 +38,7 @@ import { barrierSlow } from './gc/barrier.js';
 import { Finalizers } from './gc/finalize.js';
 import type { VerifyResult } from './gc/verify.js';
 import { heapStats, type HeapStats } from './gc/stats.js';
+import { INSPECT, summarizeHeap, summarizePersistent, summarizeWeak } from './inspect/summary.js';
 import {
   HeapUsageError, InvalidRefError, ScopeError, StaleRefError, TypeDefinitionError,
 } from './errors.js';
@@ -74,6 +75,10 @@ export class Persistent {
   release(): void {
     this.heap.releaseHandle(this.id, HK_STRONG);
   }
+  /** util.inspect prints one line: `Persistent { id: 3, ref: 0x10a48 (Node) }`. @internal */
+  [INSPECT](): string {
+    return summarizePersistent(this.heap, this);
+  }
 }
 
 /** A weak ref: `get()` gives the ref, or null once the object has been collected. */
@@ -92,6 +97,10 @@ export class WeakHandle {
   }
   release(): void {
     this.heap.releaseHandle(this.id, HK_WEAK);
+  }
+  /** util.inspect prints one line: `WeakHandle { id: 4, ref: null (collected) }`. @internal */
+  [INSPECT](): string {
+    return summarizeWeak(this.heap, this);
   }
 }
 
@@ -770,6 +779,11 @@ export class Heap extends Thread {
   /** Whether this thread is inside a scope (a running mutator). */
   get running(): boolean {
     return this.depth > 0 && Atomics.load(this.i32, this.ctl + W_STATE) === WS_RUNNING;
+  }
+
+  /** util.inspect and console.log print one line (worker, arena, objects), not the arena's views. @internal */
+  [INSPECT](): string {
+    return summarizeHeap(this, this.detached);
   }
 }
 

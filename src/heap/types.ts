@@ -28,6 +28,9 @@ export interface TypeOptions {
   finalize?: boolean;
 }
 
+/** The registered symbol Node's util.inspect calls (no node: import: browsers load this too). */
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+
 const KIND_CODE: Record<string, number> = { ref: EK_REF, i32: EK_I32, f64: EK_F64, u8: EK_U8 };
 const KIND_NAME = ['', 'ref', 'i32', 'f64', 'u8'];
 const KIND_BYTES = [0, 4, 4, 8, 1];
@@ -137,6 +140,16 @@ export class HeapType {
   /** Field names and offsets of a struct type, or the element kind of an array type. */
   describe(): string {
     return this.$layout;
+  }
+
+  /** util.inspect and console.log print this line: `HeapType 'Node' #1 { next: ref @4, value: i32 @8 }`.
+   *  A symbol key, so it can never shadow a field's offset getter. @internal */
+  [INSPECT](): string {
+    const p = parseLayout(this.$layout);
+    const shape = p.kind === TK_ARRAY
+      ? `${p.elem}[]`
+      : p.fields.length === 0 ? '{}' : `{ ${p.fields.map(([name, kind]) => `${name}: ${kind} @${this.$offsets[fieldIndex(name)]}`).join(', ')} }`;
+    return `HeapType '${this.$name}' #${this.$id} ${shape}${this.$finalize ? ' finalize' : ''}`;
   }
 }
 

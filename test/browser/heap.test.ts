@@ -125,6 +125,7 @@ describe('bibop-gc in Chromium (dist/browser.js)', () => {
       verify: VerifyResult;
       list: string;
       stats: HeapStats;
+      summaries: string[];
     }>('main thread heap', `(() => {
       const { bibop, harness: H } = window;
       let atomicsWaitThrows = null;
@@ -138,7 +139,9 @@ describe('bibop-gc in Chromium (dist/browser.js)', () => {
       const event = heap.collect();
       const verify = heap.verify();
       H.state = { heap, Node, mainHandleId: handle.id };
-      return { atomicsWaitThrows, event, garbage, verify, list: H.checkList(heap, Node, handle.id, ${MAIN_LIST}, 0), stats: heap.stats() };
+      // The util.inspect hooks are plain methods under a registered symbol: the bundle has them too.
+      const summaries = [heap, handle, Node].map((o) => o[Symbol.for('nodejs.util.inspect.custom')]());
+      return { atomicsWaitThrows, event, garbage, verify, list: H.checkList(heap, Node, handle.id, ${MAIN_LIST}, 0), stats: heap.stats(), summaries };
     })()`);
     const ctx = `: ${JSON.stringify(r)}${pageConsole()}`;
     expect(r.atomicsWaitThrows, `Atomics.wait must throw on the page's main thread${ctx}`).not.toBeNull();
@@ -149,6 +152,9 @@ describe('bibop-gc in Chromium (dist/browser.js)', () => {
     expect(r.verify, `verify()${ctx}`).toMatchObject({ ok: true, errors: [] });
     expect(r.list, `the 10 000-node list after collect()${ctx}`).toBe('ok');
     expect(r.stats.workers, `only the page is attached${ctx}`).toEqual({ parked: 1 });
+    expect(r.summaries[0], `util.inspect summary of the heap${ctx}`).toMatch(/^Heap \{ worker: 0, parked, arena: 8 MiB of /);
+    expect(r.summaries[1], `of a handle${ctx}`).toMatch(/^Persistent \{ id: \d+, ref: 0x[0-9a-f]+ \(Node\) \}$/);
+    expect(r.summaries[2], `of a type${ctx}`).toBe(`HeapType 'Node' #1 { next: ref @4, value: i32 @8 }`);
   }, 20_000);
 
   test('c. two Web Workers build lists and churn while the page collects', async () => {
