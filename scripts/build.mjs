@@ -1,7 +1,12 @@
 // Bundles the library, workers, CLI and benchmarks into dist/ with esbuild,
 // then emits declarations (dist/index.d.ts etc.) from src/ with tsc.
-// Entry points that do not exist yet are skipped.
-import { existsSync, readdirSync, rmSync, chmodSync } from 'node:fs';
+// Entry points that do not exist yet are skipped. Runs as `npm run build` and as the
+// `prepare` script (npm ci, npm pack, npm publish, git dependencies).
+//
+// dist/.inputs.sha256 records a hash of everything the build reads, so that `npm test`
+// and `npm start` (scripts/ensure.mjs) rebuild only when something changed.
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, chmodSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join, basename, dirname } from 'node:path';
@@ -30,7 +35,31 @@ function entriesIn(dir, outPrefix) {
   );
 }
 
+const INPUTS = ['src', 'workers', 'bench', 'scripts/build.mjs', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json'];
+const STAMP = 'dist/.inputs.sha256';
+
+/** A hash of the paths and contents of every file the build reads. */
+export function inputsHash() {
+  const hash = createHash('sha256');
+  const add = (rel) => {
+    if (!existsSync(at(rel))) return;
+    if (statSync(at(rel)).isDirectory()) {
+      for (const name of readdirSync(at(rel)).sort()) add(join(rel, name));
+    } else {
+      hash.update(`${rel}\0`).update(readFileSync(at(rel))).update('\0');
+    }
+  };
+  for (const rel of INPUTS) add(rel);
+  return hash.digest('hex');
+}
+
+/** Whether dist/ was built from the inputs as they are now. */
+export function isUpToDate() {
+  return existsSync(at(STAMP)) && existsSync(at('dist/index.js')) && readFileSync(at(STAMP), 'utf8') === inputsHash();
+}
+
 export async function build() {
+  const hash = inputsHash();
   rmSync(at('dist'), { recursive: true, force: true });
 
   const entryPoints = {
@@ -59,6 +88,7 @@ export async function build() {
     const r = spawnSync(process.execPath, [tsc, '-p', at('tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
     if (r.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed (exit ${r.status ?? r.signal})`);
   }
+  writeFileSync(at(STAMP), hash);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -1,5 +1,6 @@
 // Runs before `npm start` and `npm test`: installs dependencies if this is a
-// fresh clone (no node_modules/.package-lock.json), then always builds dist/.
+// fresh clone (no node_modules/.package-lock.json; npm ci's prepare script then
+// builds), then builds dist/ unless it was built from the sources as they are.
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
@@ -14,9 +15,10 @@ if (!existsSync(join(root, 'node_modules/.package-lock.json'))) {
 }
 
 // Imported only now: build.mjs imports esbuild, which npm ci may just have installed.
-const { build } = await import('./build.mjs');
+const { build, isUpToDate } = await import('./build.mjs');
 try {
-  await build();
+  if (isUpToDate()) console.log('[ensure] dist/ is up to date');
+  else await build();
 } catch (err) {
   console.error(err instanceof Error ? err.message : err);
   process.exit(1);

@@ -32,7 +32,6 @@ import { SpanWalker } from './heap/spans.js';
 import { claimFreeSlot, countSlots, declareDead, park, publishParked, releaseReservation, unpark } from './safepoint/registry.js';
 import { handBackSlot } from './safepoint/departure.js';
 import { platform, type HeapInit } from './safepoint/platform.js';
-import type { Worker as NodeWorker } from 'node:worker_threads';
 import type { GcEvent, GcKind } from './gc/collector.js';
 import { PauseDriver } from './gc/pause.js';
 import { onPoolEmpty } from './gc/pacer.js';
@@ -40,6 +39,7 @@ import { barrierSlow } from './gc/barrier.js';
 import { Finalizers } from './gc/finalize.js';
 import type { VerifyResult } from './gc/verify.js';
 import { heapStats, type HeapStats } from './gc/stats.js';
+import { INSPECT, summarizeHeap, summarizePersistent, summarizeWeak } from './inspect/summary.js';
 import {
   HeapRangeError, HeapUsageError, InvalidRefError, ScopeError, StaleRefError, TypeDefinitionError,
 } from './errors.js';
@@ -67,7 +67,13 @@ export interface HeapOptions {
 /** A persistent root: keeps its ref alive until released; any worker may look it up by id. */
 export class Persistent {
   /** @internal */
-  constructor(private readonly heap: Heap, readonly id: number) {}
+  private readonly heap: Heap;
+  readonly id: number;
+  /** Made by `heap.persist(ref)` and `heap.handle(id)`. */
+  constructor(heap: Heap, id: number) {
+    this.heap = heap;
+    this.id = id;
+  }
   /** The ref held. Throws once the handle is released. */
   get(): number {
     return this.heap.handleRef(this.id, HK_STRONG);
@@ -75,12 +81,22 @@ export class Persistent {
   release(): void {
     this.heap.releaseHandle(this.id, HK_STRONG);
   }
+  /** util.inspect prints one line: `Persistent { id: 3, ref: 0x10a48 (Node) }`. @internal */
+  [INSPECT](): string {
+    return summarizePersistent(this.heap, this);
+  }
 }
 
 /** A weak ref: `get()` gives the ref, or null once the object has been collected. */
 export class WeakHandle {
   /** @internal */
-  constructor(private readonly heap: Heap, readonly id: number) {}
+  private readonly heap: Heap;
+  readonly id: number;
+  /** Made by `heap.weak(ref)`. */
+  constructor(heap: Heap, id: number) {
+    this.heap = heap;
+    this.id = id;
+  }
   get(): number | null {
     const ref = this.heap.handleRef(this.id, HK_WEAK);
     return ref === 0 ? null : ref;
@@ -88,7 +104,21 @@ export class WeakHandle {
   release(): void {
     this.heap.releaseHandle(this.id, HK_WEAK);
   }
+  /** util.inspect prints one line: `WeakHandle { id: 4, ref: null (collected) }`. @internal */
+  [INSPECT](): string {
+    return summarizeWeak(this.heap, this);
+  }
 }
+
+/**
+ * What `spawn` returns, by entry point: `bibop-gc` (index.ts) adds `node`, a
+ * node:worker_threads Worker; `bibop-gc/browser` (browser.ts) adds `browser`, a Web Worker.
+ * A program sees only the entries it imports, so the browser's types never need @types/node.
+ */
+export interface SpawnedWorkerTypes {}
+
+/** The Worker type of the entry point in use (Node's when a program imports both). */
+export type SpawnedWorker = SpawnedWorkerTypes extends { node: infer W } ? W : SpawnedWorkerTypes extends { browser: infer W } ? W : unknown;
 
 /** Options for `spawn`: the platform's worker options, plus `workerData` for the worker. */
 export type SpawnOptions = Record<string, unknown> & { workerData?: Record<string, unknown> };
@@ -96,11 +126,15 @@ export type SpawnOptions = Record<string, unknown> & { workerData?: Record<strin
 const PAGE_INFO_WORD = PAGE_TABLE_WORD + PT_INFO;
 
 export class Heap extends Thread {
-  /** This thread's way into pauses: collect, verify, safepoints (src/gc/pause.ts). */
+  /** This thread's way into pauses: collect, verify, safepoints (src/gc/pause.ts). @internal */
   private readonly pauses: PauseDriver;
+  /** @internal */
   private readonly finalizers: Finalizers;
+  /** @internal */
   private readonly statsWalker = new SpanWalker();
+  /** @internal */
   private readonly weakCleanup = new FinalizationRegistry<number>((id) => this.releaseWeakQuietly(id));
+  /** @internal */
   private detached = false;
 
   private constructor(arena: Arena, slot: number) {
@@ -164,6 +198,7 @@ export class Heap extends Thread {
     return Heap.open(new Arena(init.buffer), init.slot, init.gen);
   }
 
+  /** @internal */
   private static open(arena: Arena, slot: number, gen: number): Heap {
     const heap = new Heap(arena, slot);
     const ctl = workerWord(slot);
@@ -195,9 +230,9 @@ export class Heap extends Thread {
    * crash or terminate(); in a browser: terminate()) declares it dead, and its pages become
    * orphans. The worker calls `Heap.attach(workerData.heap)` in Node, or
    * `Heap.attach(event.data.heap)` on its first message in a browser. Returns the platform's
-   * Worker.
+   * Worker: a node:worker_threads `Worker` from `bibop-gc`, a Web `Worker` from `bibop-gc/browser`.
    */
-  spawn<W = NodeWorker>(url: URL | string, options: SpawnOptions = {}): W {
+  spawn<W = SpawnedWorker>(url: URL | string, options: SpawnOptions = {}): W {
     this.assertAttached();
     const p = platform();
     if (p === undefined) throw new HeapUsageError("spawn: no platform registered; import 'bibop-gc' (Node) or 'bibop-gc/browser'");
@@ -250,6 +285,7 @@ export class Heap extends Thread {
     return this.define(arrayLayout(name, element, options));
   }
 
+  /** @internal */
   private define(layout: string): HeapType {
     this.assertAttached();
     acquireLock(this.i32, this.lockId, this.canBlock);
@@ -326,6 +362,7 @@ export class Heap extends Thread {
     }
   }
 
+  /** @internal */
   private leaveOutermost(): void {
     try {
       if (this.finalizers.pending()) {
@@ -342,7 +379,7 @@ export class Heap extends Thread {
     }
   }
 
-  /** Gives the root stack a fresh chunk, collecting or growing the arena for it if need be. */
+  /** Gives the root stack a fresh chunk, collecting or growing the arena for it if need be. @internal */
   private growRoots(): void {
     for (let attempt = 0; !pushRootChunk(this); attempt++) onPoolEmpty(this, this.pauses, 1, attempt, NEED_SYSTEM);
   }
@@ -367,6 +404,7 @@ export class Heap extends Thread {
     return ref;
   }
 
+  /** @internal */
   private pushRoot(ref: number): void {
     const ctl = this.ctl;
     if (this.u32[ctl + W_ROOT_TOP]! >= this.rootLimit) this.growRoots();
@@ -422,6 +460,7 @@ export class Heap extends Thread {
    * The slow path of both `alloc` (kind TK_STRUCT) and `allocArray` (TK_ARRAY): argument
    * errors, root-stack growth, large objects, TLAB refill. One function for both keeps it too
    * big for V8 to inline into the fast paths' callers (measured: ~12% on allocation).
+   * @internal
    */
   private allocSlow(type: HeapType, kind: number, length: number): number {
     const isArray = kind === TK_ARRAY;
@@ -459,12 +498,13 @@ export class Heap extends Thread {
     }
   }
 
-  /** options.gcInterval: this thread has allocated that many objects since its last collection. */
+  /** options.gcInterval: this thread has allocated that many objects since its last collection. @internal */
   private stressCollect(): void {
     this.stressLeft = this.gcInterval;
     this.pauses.collectForAllocation(GC_KIND_MAJOR);
   }
 
+  /** @internal */
   private assertCanAllocate(type: HeapType, what: string): void {
     if (!(type instanceof HeapType) || type.$buffer === undefined) {
       throw new HeapUsageError(`${what}: expected a type from defineStruct/defineArray, got ${describeValue(type)} (worker ${this.slot})`, { workerId: this.slot });
@@ -599,6 +639,7 @@ export class Heap extends Thread {
   // ---------------------------------------------------------------------------------------
   // Validation (checked mode).
 
+  /** @internal */
   private refError(ref: number, problem: number, what: string): Error {
     const msg = `${what}: ref ${fmtRef(ref)} is ${REF_PROBLEMS[problem]} (worker ${this.slot})`;
     return isStaleProblem(problem)
@@ -606,6 +647,7 @@ export class Heap extends Thread {
       : new InvalidRefError(msg, { ref, workerId: this.slot });
   }
 
+  /** @internal */
   private checkObject(ref: number, what: string): void {
     let c = classifyRef(this.u32, this.f32, ref, true);
     if (c === REF_OUTSIDE && this.arena.buffer.byteLength > this.viewWords * 4) {
@@ -615,10 +657,12 @@ export class Heap extends Thread {
     if (c !== REF_OK) throw this.refError(ref, c, what);
   }
 
+  /** @internal */
   private checkValue(value: number): void {
     if (value !== 0) this.checkObject(value, 'value stored');
   }
 
+  /** @internal */
   private checkField(ref: number, offset: number, kind: number): void {
     this.checkObject(ref, 'field access');
     const type = this.types.get(this.u32[ref >>> 2]! & HDR_TYPE_MASK)!;
@@ -635,6 +679,7 @@ export class Heap extends Thread {
     }
   }
 
+  /** @internal */
   private checkArray(ref: number, kind: number, what: string): HeapType {
     this.checkObject(ref, what);
     const type = this.types.get(this.u32[ref >>> 2]! & HDR_TYPE_MASK)!;
@@ -645,6 +690,7 @@ export class Heap extends Thread {
     return type;
   }
 
+  /** @internal */
   private checkIndex(ref: number, index: number, kind: number): void {
     const type = this.checkArray(ref, kind, 'element access');
     const length = this.u32[(ref >>> 2) + ARRAY_LENGTH_WORD]!;
@@ -653,11 +699,13 @@ export class Heap extends Thread {
     }
   }
 
+  /** @internal */
   private throwOutsideScope(what: string, ref: number): never {
     this.assertAttached();
     throw new ScopeError(`worker ${this.slot}: ${what} on ${fmtRef(ref)} outside any scope; ref stores need a running mutator (heap.scope(() => …))`, { workerId: this.slot, ref });
   }
 
+  /** @internal */
   private assertAttached(): void {
     if (this.detached) throw new HeapUsageError(`worker ${this.slot} has detached from this heap`, { workerId: this.slot });
   }
@@ -683,6 +731,7 @@ export class Heap extends Thread {
     return w;
   }
 
+  /** @internal */
   private newHandle(kind: number, ref: number, what: string): number {
     this.assertAttached();
     this.checkObject(ref, what);
@@ -714,6 +763,7 @@ export class Heap extends Thread {
     else this.scope(free);
   }
 
+  /** @internal */
   private releaseWeakQuietly(id: number): void {
     if (this.detached || resolveHandle(this, id, HK_WEAK) < 0) return;
     this.releaseHandle(id, HK_WEAK);
@@ -790,6 +840,11 @@ export class Heap extends Thread {
   /** Whether this thread is inside a scope (a running mutator). */
   get running(): boolean {
     return this.depth > 0 && Atomics.load(this.i32, this.ctl + W_STATE) === WS_RUNNING;
+  }
+
+  /** util.inspect and console.log print one line (worker, arena, objects), not the arena's views. @internal */
+  [INSPECT](): string {
+    return summarizeHeap(this, this.detached);
   }
 }
 

@@ -1,5 +1,5 @@
 // The public API, shared by the Node entry (index.ts) and the browser entry (browser.ts).
-export { Heap, Persistent, WeakHandle, type HeapOptions, type SpawnOptions } from './api.js';
+export { Heap, Persistent, WeakHandle, type HeapOptions, type SpawnOptions, type SpawnedWorker } from './api.js';
 export type { HeapInit } from './safepoint/platform.js';
 export { HeapType, type ArrayType, type StructType, type FieldKind, type ElementKind, type TypeOptions } from './heap/types.js';
 export type { GcEvent, GcKind } from './gc/collector.js';

@@ -16,45 +16,60 @@ export const NEED_SMALL = 0;
 export const NEED_LARGE = 1;
 export const NEED_SYSTEM = 2;
 
+// Every member is tagged internal: Heap extends Thread for its hot paths, and the public
+// declarations (stripInternal in tsconfig.build.json) show none of them.
 export class Thread {
+  /** @internal */
   readonly arena: Arena;
+  /** @internal */
   u8: Uint8Array;
+  /** @internal */
   u32: Uint32Array;
+  /** @internal */
   i32: Int32Array;
+  /** @internal */
   f32: Float32Array;
+  /** @internal */
   f64: Float64Array;
-  /** Words covered by this thread's views. */
+  /** Words covered by this thread's views. @internal */
   viewWords: number;
 
-  /** This thread's worker slot and the word index of its control block. */
+  /** This thread's worker slot and the word index of its control block. @internal */
   readonly slot: number;
+  /** @internal */
   readonly ctl: number;
-  /** The slot's generation stamp at attach, and the heap-lock word that names this thread. */
+  /** The slot's generation stamp at attach, and the heap-lock word that names this thread. @internal */
   readonly gen: number;
+  /** @internal */
   readonly lockId: number;
+  /** @internal */
   readonly checked: boolean;
+  /** @internal */
   readonly safepointTimeoutMs: number;
-  /** False on a thread where Atomics.wait throws (a browser page's main thread): waits spin. */
+  /** False on a thread where Atomics.wait throws (a browser page's main thread): waits spin. @internal */
   readonly canBlock: boolean;
+  /** @internal */
   readonly types: TypeCache;
 
-  /** Scope depth: 0 means parked. */
+  /** Scope depth: 0 means parked. @internal */
   depth = 0;
-  /** Word index of the current frame's escape slot on the root stack (roots.ts). */
+  /** Word index of the current frame's escape slot on the root stack (roots.ts). @internal */
   frame = 0;
   /** Word index one past the root stack while running; 0 while parked, which sends every
-   *  allocation to the slow path, where "outside a scope" is reported. */
+   *  allocation to the slow path, where "outside a scope" is reported. @internal */
   rootLimit = 0;
-  /** Bytes handed to TLABs and not yet added to the shared pacing counter. */
+  /** Bytes handed to TLABs and not yet added to the shared pacing counter. @internal */
   pendingAllocBytes = 0;
-  /** Fresh spans claimed ahead, per allocation class, lowest address last (allocator.ts). */
+  /** Fresh spans claimed ahead, per allocation class, lowest address last (allocator.ts). @internal */
   readonly spareSpans: number[][] = [];
-  /** G_GC_STARTED when the spares were claimed: a collection since then has freed them. */
+  /** G_GC_STARTED when the spares were claimed: a collection since then has freed them. @internal */
   sparesGc = -1;
-  /** Stress (options.gcInterval): allocations between collections, and those left until the next. */
+  /** Stress (options.gcInterval): allocations between collections. @internal */
   readonly gcInterval: number;
+  /** Allocations left until the next stress collection. @internal */
   stressLeft: number;
 
+  /** @internal */
   constructor(arena: Arena, slot: number) {
     this.arena = arena;
     this.u8 = arena.u8;
@@ -75,7 +90,7 @@ export class Thread {
     this.types = new TypeCache(arena);
   }
 
-  /** Re-makes this thread's views after the arena grew. */
+  /** Re-makes this thread's views after the arena grew. @internal */
   syncViews(): void {
     this.arena.ensureViews();
     this.u8 = this.arena.u8;
@@ -87,12 +102,12 @@ export class Thread {
   }
 
   /** Milliseconds since the heap was created, on the clock every thread shares
-   *  (wall-clock resolution; for "how long since this worker's last safepoint"). */
+   *  (wall-clock resolution; for "how long since this worker's last safepoint"). @internal */
   nowMs(): number {
     return Date.now() - this.f64[G_TIME_ORIGIN_F64]!;
   }
 
-  /** A monotonic clock of sub-millisecond resolution, for durations measured on one thread. */
+  /** A monotonic clock of sub-millisecond resolution, for durations measured on one thread. @internal */
   clockMs(): number {
     return performance.now();
   }

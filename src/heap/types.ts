@@ -8,7 +8,8 @@
 // Every HeapType has the same hidden class (its own fields are the `$`-prefixed ones, set
 // in one constructor), so `heap.alloc(T)` stays monomorphic however many types a program
 // defines. Field offsets (`Node.left`) are getters on the shared prototype, one per field
-// name ever defined on this thread, reading this type's offset table.
+// name ever defined on this thread, reading this type's offset table. The `$` fields and the
+// constructor are tagged internal: public declarations show describe() and the offsets only.
 
 import type { Arena } from './arena.js';
 import {
@@ -26,6 +27,9 @@ export interface TypeOptions {
   /** Objects of this type are queued for `onFinalize` callbacks when they die. */
   finalize?: boolean;
 }
+
+/** The registered symbol Node's util.inspect calls (no node: import: browsers load this too). */
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
 const KIND_CODE: Record<string, number> = { ref: EK_REF, i32: EK_I32, f64: EK_F64, u8: EK_U8 };
 const KIND_NAME = ['', 'ref', 'i32', 'f64', 'u8'];
@@ -47,35 +51,39 @@ export const CLASS_OF_GRANULES: Uint8Array = (() => {
 export const CLASS_OF_GRANULES_BLOCK: Uint32Array = Uint32Array.from(CLASS_OF_GRANULES, (cls) => CLASS_BLOCK_BYTES[cls]!);
 
 export class HeapType {
-  /** Type id, the same on every thread. */
+  /** Type id, the same on every thread. @internal */
   readonly $id: number;
+  /** @internal */
   readonly $name: string;
-  /** TK_STRUCT or TK_ARRAY. */
+  /** TK_STRUCT or TK_ARRAY. @internal */
   readonly $kind: number;
-  /** Struct: object bytes including the header. Array: bytes per element. */
+  /** Struct: object bytes including the header. Array: bytes per element. @internal */
   readonly $bytes: number;
-  /** Array: element kind (EK_*), and log2 of its bytes. */
+  /** Array: element kind (EK_*), and log2 of its bytes. @internal */
   readonly $elemKind: number;
+  /** @internal */
   readonly $elemShift: number;
+  /** @internal */
   readonly $finalize: boolean;
   /** Struct: the word offset of this type's TLAB in a worker block (W_NO_TLAB for large
-   *  structs and for arrays, whose class depends on their length). */
+   *  structs and for arrays, whose class depends on their length). @internal */
   readonly $tlab: number;
-  /** Struct: bytes per block of its size class (large structs: their size; arrays: 2^31). */
+  /** Struct: bytes per block of its size class (large structs: their size; arrays: 2^31). @internal */
   readonly $blockBytes: number;
-  /** 0 for ordinary types; NUM_SIZE_CLASSES for finalizable ones (their own spans). */
+  /** 0 for ordinary types; NUM_SIZE_CLASSES for finalizable ones (their own spans). @internal */
   readonly $classBias: number;
-  /** Struct: kind of each 4-byte word (EK_*; the second word of an f64 is 0). */
+  /** Struct: kind of each 4-byte word (EK_*; the second word of an f64 is 0). @internal */
   readonly $wordKinds: Uint8Array;
-  /** Struct: field name of each word, for error messages. */
+  /** Struct: field name of each word, for error messages. @internal */
   readonly $wordNames: readonly string[];
-  /** Offsets by this thread's field-name index (see fieldIndex). */
+  /** Offsets by this thread's field-name index (see fieldIndex). @internal */
   readonly $offsets: (number | undefined)[];
-  /** The canonical layout string stored in the arena. */
+  /** The canonical layout string stored in the arena. @internal */
   readonly $layout: string;
-  /** The arena this type belongs to: a type id means nothing in another heap. */
+  /** The arena this type belongs to: a type id means nothing in another heap. @internal */
   readonly $buffer: SharedArrayBuffer;
 
+  /** @internal */
   constructor(id: number, layout: string, buffer: SharedArrayBuffer) {
     const parsed = parseLayout(layout);
     this.$id = id;
@@ -135,6 +143,16 @@ export class HeapType {
   /** Field names and offsets of a struct type, or the element kind of an array type. */
   describe(): string {
     return this.$layout;
+  }
+
+  /** util.inspect and console.log print this line: `HeapType 'Node' #1 { next: ref @4, value: i32 @8 }`.
+   *  A symbol key, so it can never shadow a field's offset getter. @internal */
+  [INSPECT](): string {
+    const p = parseLayout(this.$layout);
+    const shape = p.kind === TK_ARRAY
+      ? `${p.elem}[]`
+      : p.fields.length === 0 ? '{}' : `{ ${p.fields.map(([name, kind]) => `${name}: ${kind} @${this.$offsets[fieldIndex(name)]}`).join(', ')} }`;
+    return `HeapType '${this.$name}' #${this.$id} ${shape}${this.$finalize ? ' finalize' : ''}`;
   }
 }
 
@@ -274,7 +292,7 @@ function describeLayout(layout: string): string {
   return `{ ${p.fields.map(([n, k]) => `${n}: ${k}`).join(', ')} }${fin}`;
 }
 
-/** This thread's HeapType objects by id, loaded from the arena on first use. */
+/** This thread's HeapType objects by id, loaded from the arena on first use. @internal */
 export class TypeCache {
   private readonly byId: (HeapType | undefined)[] = [];
   constructor(private readonly arena: Arena) {}

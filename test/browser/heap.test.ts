@@ -1,4 +1,5 @@
-// bibop-gc in a real browser: Debian's Chromium, driven by playwright-core, loads
+// bibop-gc in a real browser: Chromium (found by ./chromium.ts: CHROMIUM_PATH, the system's,
+// or the one inside @sparticuz/chromium), driven by playwright-core, loads
 // dist/browser.js on a cross-origin-isolated page (test/browser/server.ts) and shares one
 // heap between the page's main thread and module Web Workers (fixtures/worker.js).
 //
@@ -20,15 +21,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './chromium.js';
 import { startServer, type StaticServer } from './server.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
-];
 const MAIN_LIST = 10_000;
 const WORKER_LIST = 5_000;
 const WORKER_BASE = [100_000, 200_000];
@@ -84,9 +81,10 @@ beforeAll(async () => {
     const r = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit', timeout: 120_000 });
     if (r.status !== 0) throw new Error(`node scripts/build.mjs failed (exit ${r.status ?? r.signal})`);
   }
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
   server = await startServer(root);
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
+  const launched = await launchChromium();
+  browser = launched.browser;
+  consoleLines.push(`[chromium] ${browser.version()} from ${launched.found.source}: ${launched.found.executablePath}`);
   page = await browser.newPage();
   page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
   page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.stack ?? e.message}`));
@@ -100,7 +98,7 @@ beforeAll(async () => {
   await page.waitForFunction('window.harnessReady === true', undefined, { timeout: 15_000 }).catch((err: unknown) => {
     throw new Error(`the test page did not load dist/browser.js: ${err instanceof Error ? err.message : String(err)}${pageConsole()}`);
   });
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   const closing = Promise.allSettled([browser?.close(), server?.close()]);
@@ -127,6 +125,7 @@ describe('bibop-gc in Chromium (dist/browser.js)', () => {
       verify: VerifyResult;
       list: string;
       stats: HeapStats;
+      summaries: string[];
     }>('main thread heap', `(() => {
       const { bibop, harness: H } = window;
       let atomicsWaitThrows = null;
@@ -140,7 +139,9 @@ describe('bibop-gc in Chromium (dist/browser.js)', () => {
       const event = heap.collect();
       const verify = heap.verify();
       H.state = { heap, Node, mainHandleId: handle.id };
-      return { atomicsWaitThrows, event, garbage, verify, list: H.checkList(heap, Node, handle.id, ${MAIN_LIST}, 0), stats: heap.stats() };
+      // The util.inspect hooks are plain methods under a registered symbol: the bundle has them too.
+      const summaries = [heap, handle, Node].map((o) => o[Symbol.for('nodejs.util.inspect.custom')]());
+      return { atomicsWaitThrows, event, garbage, verify, list: H.checkList(heap, Node, handle.id, ${MAIN_LIST}, 0), stats: heap.stats(), summaries };
     })()`);
     const ctx = `: ${JSON.stringify(r)}${pageConsole()}`;
     expect(r.atomicsWaitThrows, `Atomics.wait must throw on the page's main thread${ctx}`).not.toBeNull();
@@ -151,6 +152,9 @@ describe('bibop-gc in Chromium (dist/browser.js)', () => {
     expect(r.verify, `verify()${ctx}`).toMatchObject({ ok: true, errors: [] });
     expect(r.list, `the 10 000-node list after collect()${ctx}`).toBe('ok');
     expect(r.stats.workers, `only the page is attached${ctx}`).toEqual({ parked: 1 });
+    expect(r.summaries[0], `util.inspect summary of the heap${ctx}`).toMatch(/^Heap \{ worker: 0, parked, arena: 8 MiB of /);
+    expect(r.summaries[1], `of a handle${ctx}`).toMatch(/^Persistent \{ id: \d+, ref: 0x[0-9a-f]+ \(Node\) \}$/);
+    expect(r.summaries[2], `of a type${ctx}`).toBe(`HeapType 'Node' #1 { next: ref @4, value: i32 @8 }`);
   }, 20_000);
 
   test('c. two Web Workers build lists and churn while the page collects', async () => {
