@@ -4,10 +4,12 @@
 // so it runs on a snapshot view as well as inside a pause.
 
 import {
+  BITMAP_WORDS, PAGE_BYTES, PK_LARGE_HEAD, PK_SMALL_HEAD, S_ALLOC, S_BLOCK_BYTES, S_SLOTS, SPAN_HEADER_BYTES,
   EK_REF, HANDLE_GEN_SHIFT, HANDLE_ID_GEN_FACTOR, HDR_TYPE_MASK, HK_FINAL, HK_MASK, HK_STRONG, H_META, H_OWNER, H_REF,
   MAX_WORKERS, TK_ARRAY, W_STATE, workerWord, G_COMMITTED_PAGES,
 } from '../heap/layout.js';
 import { RootChunkWalker } from '../heap/roots.js';
+import { SpanWalker, WALK_SPAN, ctz } from '../heap/spans.js';
 import { handleCapacity, handleWord } from '../heap/handles.js';
 import type { HeapType, TypeCache } from '../heap/types.js';
 import { isLiveState } from '../gc/recover.js';
@@ -123,5 +125,34 @@ export class EdgeReader {
       this.refWords.set(t.$id, r);
     }
     return r;
+  }
+}
+
+/**
+ * Calls `visit(ref, footprint)` for every allocated object, in address order: the slots whose
+ * allocated bit is set in small spans, the object of each large span. `footprint` is its
+ * block (small) or its span's bytes (large), as stats() counts allocatedBytes. Needs every
+ * TLAB retired (inside a pause, or on a snapshot).
+ */
+export function forEachObject(u32: Uint32Array, headerPages: number, walker: SpanWalker, visit: (ref: number, footprint: number) => void): void {
+  walker.reset(u32, headerPages);
+  while (walker.next()) {
+    if (walker.what !== WALK_SPAN) continue;
+    const { base, kind } = walker;
+    const bw = base >>> 2;
+    if (kind === PK_LARGE_HEAD) {
+      if ((u32[bw + S_ALLOC]! & 1) !== 0) visit(base + SPAN_HEADER_BYTES, walker.pages * PAGE_BYTES);
+    } else if (kind === PK_SMALL_HEAD) {
+      const block = u32[bw + S_BLOCK_BYTES]!;
+      const slots = u32[bw + S_SLOTS]!;
+      for (let w = 0; w < BITMAP_WORDS; w++) {
+        let bits = u32[bw + S_ALLOC + w]!;
+        while (bits !== 0) {
+          const slot = (w << 5) + ctz(bits);
+          bits &= bits - 1;
+          if (slot < slots) visit(base + SPAN_HEADER_BYTES + slot * block, block);
+        }
+      }
+    }
   }
 }

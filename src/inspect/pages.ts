@@ -262,9 +262,10 @@ export function heapMap(arena: Arena, types: TypeCache, walker: SpanWalker, mode
       tally.add(id, bytes, block);
     }
     c.freeBytes += (slots - live.length) * block;
+    // A page on which no slot starts (the second page of a 7432-byte slot) shows its span's.
     for (let q = page; q < page + n; q++) {
       const e = pages[q]!;
-      e.occupancy = e.slots === 0 ? 0 : e.live / e.slots;
+      e.occupancy = e.slots === 0 ? live.length / slots : e.live / e.slots;
     }
   }
 

@@ -30,6 +30,7 @@ import {
 import { heapMap, type HeapMap, type PageInfo } from './pages.js';
 import { findRetainers, type RetainerPath } from './retainers.js';
 import { listRoots, type Root } from './graph.js';
+import { exportChrome, type ChromeExportStats } from './chrome.js';
 
 export interface OpenOptions {
   /** Called as the checksum is verified and the arena rebuilt (large snapshots take a while). */
@@ -109,6 +110,11 @@ export class HeapView {
   /** The snapshot again, as heap.snapshot() would write it of this state. */
   snapshot(onProgress?: ProgressFn): Uint8Array {
     return sealSnapshot(captureSnapshot(this.arena, this.walker), onProgress);
+  }
+
+  /** Writes the heap as a Chrome .heapsnapshot to `sink`, in chunks (src/inspect/chrome.ts). */
+  exportChrome(sink: (chunk: string) => void, onProgress?: ProgressFn): ChromeExportStats {
+    return exportChrome(this.arena, this.thread.types, sink, onProgress);
   }
 
   // ---------------------------------------------------------------------------------------
