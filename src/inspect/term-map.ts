@@ -76,7 +76,7 @@ function representative(pages: PageInfo[], from: number, to: number): PageInfo {
 export function renderTerminalMap(map: HeapMap, options: TerminalMapOptions = {}): string {
   const color = options.color ?? false;
   const per = Math.max(1, Math.floor(options.cellPages ?? 1));
-  const paint = (s: string, c: number): string => (color ? `\x1b[38;5;${c}m${s}\x1b[0m` : s);
+  const paint = (s: string, c: number): string => (color && s !== '' ? `\x1b[38;5;${c}m${s}\x1b[0m` : s);
   const bold = (s: string): string => (color ? `\x1b[1m${s}\x1b[0m` : s);
   const n = map.pages.length;
   const t = map.totals;
