@@ -42,7 +42,7 @@ import { heapStats, type HeapStats } from './gc/stats.js';
 import {
   HeapUsageError, InvalidRefError, ScopeError, StaleRefError, TypeDefinitionError,
 } from './errors.js';
-import { captureSnapshot, sealSnapshot } from './inspect/format.js';
+import { captureSnapshot, sealSnapshot, type ProgressFn } from './inspect/format.js';
 import { HeapView, type OpenOptions } from './inspect/view.js';
 import { heapMap, type HeapMap, type PageInfo, type ReadMode } from './inspect/pages.js';
 import { findRetainers, type RetainerPath } from './inspect/retainers.js';
@@ -736,9 +736,9 @@ export class Heap extends Thread {
    * A consistent copy of the heap, taken inside a pause (any worker may call it; nothing is
    * allocated in the arena): self-describing and versioned (src/inspect/format.ts).
    */
-  snapshot(): Uint8Array {
+  snapshot(options: { onProgress?: ProgressFn } = {}): Uint8Array {
     this.assertAttached();
-    return sealSnapshot(this.pauses.exclusive(() => captureSnapshot(this.arena, this.pauses.walker)));
+    return sealSnapshot(this.pauses.exclusive(() => captureSnapshot(this.arena, this.pauses.walker)), options.onProgress);
   }
 
   /** Opens a snapshot as a read-only heap; a file that is not a readable snapshot throws SnapshotError. */

@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Heap } from '../api.js';
 import { renderHtmlMap } from '../inspect/html-map.js';
+import { progressLine } from './progress.js';
 
 export interface FinalHeapFiles {
   onFinalHeap: ((heap: Heap) => void) | undefined;
@@ -18,7 +19,9 @@ export function finalHeapFiles(mapFile: string | undefined, snapshotFile: string
   return {
     onFinalHeap: (heap) => {
       if (snapshotFile !== undefined) {
-        writeFileSync(snapshotFile, heap.snapshot());
+        const progress = progressLine(`snapshot ${snapshotFile}`);
+        writeFileSync(snapshotFile, heap.snapshot({ onProgress: progress.report }));
+        progress.done();
         written.push(`snapshot           ${snapshotFile} (bibop map, diff, export read it)`);
       }
       if (mapFile !== undefined) {
