@@ -78,6 +78,31 @@ describe('snapshot round trip', () => {
     expect(Heap.fromSnapshot(again).pages()).toEqual(Heap.fromSnapshot(bytes).pages());
   });
 
+  it('any worker may take one, in a scope or parked', async () => {
+    const heap = Heap.create({ size: 8 * MiB });
+    const worker = heap.spawn(new URL('../../.test-build/test-workers/snapshotter.mjs', import.meta.url), { workerData: { length: 300 } });
+    const msg = await withWatchdog(30_000, heap, () => [worker], () => new Promise<{ handleId: number; inside: Uint8Array; outside: Uint8Array }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    }));
+    for (const bytes of [msg.inside, msg.outside]) {
+      const view = Heap.fromSnapshot(bytes);
+      expect(view.verify().errors).toEqual([]);
+      const Link = view.defineStruct('Link', { next: 'ref', value: 'i32' });
+      let n = 0;
+      let last = 0;
+      for (let r = view.handle(msg.handleId).get(); r !== 0; r = view.getRef(r, Link.next)) {
+        expect(view.getI32(r, Link.value)).toBe(n++);
+        last = r;
+      }
+      expect(n).toBe(300);
+      expect(view.retainers(last)).toHaveLength(300);
+    }
+    // Taken inside the worker's scope, the snapshot holds that scope's roots.
+    expect(Heap.fromSnapshot(msg.inside).roots().some((r) => r.kind === 'scope' && r.workerId !== 0)).toBe(true);
+    expect(Heap.fromSnapshot(msg.outside).roots().some((r) => r.kind === 'scope' && r.workerId !== 0)).toBe(false);
+  });
+
   it('is taken in a pause while another worker allocates, and the copy verifies', async () => {
     const k = buildKnownHeap({ size: 32 * MiB });
     const m = await spawnMutator(k.heap);
