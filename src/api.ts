@@ -43,6 +43,10 @@ import { INSPECT, summarizeHeap, summarizePersistent, summarizeWeak } from './in
 import {
   HeapRangeError, HeapUsageError, InvalidRefError, ScopeError, StaleRefError, TypeDefinitionError,
 } from './errors.js';
+import { captureSnapshot, sealSnapshot, type ProgressFn } from './inspect/format.js';
+import { HeapView, type OpenOptions } from './inspect/view.js';
+import { heapMap, type HeapMap, type PageInfo, type ReadMode } from './inspect/pages.js';
+import { findRetainers, type RetainerPath } from './inspect/retainers.js';
 
 export interface HeapOptions {
   /** Initial arena bytes, header included; used in full before the first collection. Default 64 MiB; at least 1 MiB. */
@@ -835,6 +839,43 @@ export class Heap extends Thread {
   verify(): VerifyResult {
     this.assertAttached();
     return this.pauses.verify();
+  }
+
+  // Heap inspection (src/inspect): whole-heap readers run inside a pause of their own.
+
+  /**
+   * A consistent copy of the heap, taken inside a pause (any worker may call it; nothing is
+   * allocated in the arena): self-describing and versioned (src/inspect/format.ts).
+   */
+  snapshot(options: { onProgress?: ProgressFn } = {}): Uint8Array {
+    this.assertAttached();
+    return sealSnapshot(this.pauses.exclusive(() => captureSnapshot(this.arena, this.pauses.walker)), options.onProgress);
+  }
+
+  /** Opens a snapshot as a read-only heap; a file that is not a readable snapshot throws SnapshotError. */
+  static fromSnapshot(bytes: Uint8Array, options: OpenOptions = {}): HeapView {
+    return HeapView.open(bytes, options);
+  }
+
+  /** One entry per page, read inside a pause ('pause') or racing the mutators ('racy'). */
+  pages(mode: ReadMode = 'pause'): PageInfo[] {
+    return this.heapMap(mode).pages;
+  }
+
+  /** Pages, size classes, types and workers in one walk (see `pages`). */
+  heapMap(mode: ReadMode = 'pause'): HeapMap {
+    this.assertAttached();
+    if (mode === 'racy') {
+      this.syncViews();
+      return heapMap(this.arena, this.types, this.statsWalker, 'racy');
+    }
+    return this.pauses.exclusive(() => heapMap(this.arena, this.types, this.pauses.walker, 'pause'));
+  }
+
+  /** A shortest path from a root to `ref` (read inside a pause), or null when nothing reaches it. */
+  retainers(ref: number): RetainerPath | null {
+    this.assertAttached();
+    return this.pauses.exclusive(() => findRetainers(this.arena.u32, this.arena.f32, this.types, ref));
   }
 
   /** Whether this thread is inside a scope (a running mutator). */

@@ -76,3 +76,19 @@ export class HeapCorruptionError extends HeapError {
     this.errors = errors;
   }
 }
+
+/**
+ * A snapshot that cannot be read: not a snapshot, truncated, corrupt, of a newer format, or
+ * written with another arena layout. `offset` is the byte of the file where the reader
+ * found what it did not expect.
+ */
+export class SnapshotError extends HeapError {
+  readonly offset: number;
+  constructor(message: string, offset: number) {
+    super(message);
+    this.offset = offset;
+  }
+}
+
+/** A write (alloc, a set… accessor, persist, collect) on a read-only heap: a snapshot view. */
+export class ReadOnlyHeapError extends HeapUsageError {}

@@ -7,5 +7,10 @@ export type { HeapStats } from './gc/stats.js';
 export type { VerifyResult } from './gc/verify.js';
 export {
   HeapError, InvalidRefError, StaleRefError, HeapOutOfMemoryError, SafepointTimeoutError, TypeDefinitionError,
-  ScopeError, HeapUsageError, HeapRangeError, HeapCorruptionError, type StalledWorker,
+  ScopeError, HeapUsageError, HeapRangeError, HeapCorruptionError, SnapshotError, ReadOnlyHeapError, type StalledWorker,
 } from './errors.js';
+export { HeapView, SnapshotHandle, type OpenOptions } from './inspect/view.js';
+export type { PageInfo, PageKind, HeapMap, ClassSummary, TypeSummary, WorkerSummary, ReadMode } from './inspect/pages.js';
+export { formatRetainers, type RetainerPath, type RetainerStep } from './inspect/retainers.js';
+export type { Root, RootKind } from './inspect/graph.js';
+export type { ProgressFn } from './inspect/format.js';

@@ -3,6 +3,8 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runStress, type StressProgress, type StressReport } from '../stress/run.js';
+import { INSPECT_COMMANDS } from './inspect-commands.js';
+import { finalHeapFiles } from './stress-map.js';
 
 const HELP = `bibop — tools for the bibop-gc shared heap
 
@@ -10,6 +12,7 @@ usage:
   bibop stress [options]   several workers build, share, check and drop object graphs on one
                            heap while workers are killed and replaced; verifies the heap after
                            every collection and exits non-zero on any violation
+${INSPECT_COMMANDS.map((c) => c.usage).join('\n')}
   bibop help
 
 stress options:
@@ -22,6 +25,8 @@ stress options:
   --replace-every MS   kill and replace a random worker this often, 0 for never (default: 1500)
   --seed N             random seed (default: 1)
   --json               print the report as JSON
+  --map FILE.html      write the heap map when the workers stop
+  --snapshot FILE      write a snapshot of the heap when the workers stop
 `;
 
 function defaultWorkers(): number {
@@ -47,7 +52,7 @@ function fmt(n: number, digits = 2): string {
   return n.toFixed(digits);
 }
 
-function printReport(r: StressReport): void {
+function printReport(r: StressReport, files: string[] = []): void {
   const o = r.options;
   const lines = [
     '',
@@ -64,6 +69,7 @@ function printReport(r: StressReport): void {
     `graphs             ${r.graphsBuilt} built, ${r.graphsChecked} checked across workers`,
     `verify             ${r.verify.ok ? 'ok' : 'FAILED'} (${r.verify.checkedObjects} objects checked at the end; every collection verified in its pause)`,
   ];
+  lines.push(...files);
   if (r.failures.length > 0) lines.push('', `FAILURES (${r.failures.length}):`, ...r.failures.slice(0, 20).map((f) => `  ${f}`));
   if (!r.verify.ok) lines.push('', 'verify errors:', ...r.verify.errors.slice(0, 20).map((e) => `  ${e}`));
   lines.push('', r.ok ? 'result: ok' : 'result: FAILED');
@@ -76,9 +82,10 @@ async function stress(argv: string[]): Promise<number> {
     options: {
       workers: { type: 'string' }, duration: { type: 'string' }, heap: { type: 'string' }, 'max-heap': { type: 'string' },
       churn: { type: 'string' }, 'graph-size': { type: 'string' }, 'replace-every': { type: 'string' }, seed: { type: 'string' },
-      json: { type: 'boolean' },
+      json: { type: 'boolean' }, map: { type: 'string' }, snapshot: { type: 'string' },
     },
   });
+  const files = finalHeapFiles(values.map, values.snapshot);
   const heapMiB = num(values.heap, 64, 'heap', 2, 4095);
   const options = {
     workers: Math.round(num(values.workers, defaultWorkers(), 'workers', 1, 60)),
@@ -96,6 +103,7 @@ async function stress(argv: string[]): Promise<number> {
   let ticks = 0;
   const report = await runStress({
     ...options,
+    onFinalHeap: files.onFinalHeap,
     onProgress: (p) => {
       if (tty) process.stderr.write(`\r${bar(p)}\x1b[K`);
       else if (ticks++ % 10 === 0) process.stderr.write(`${bar(p)}\n`);
@@ -103,12 +111,14 @@ async function stress(argv: string[]): Promise<number> {
   });
   if (tty) process.stderr.write('\n');
   if (values.json) console.log(JSON.stringify(report, null, 2));
-  else printReport(report);
+  else printReport(report, files.reportLines());
   return report.ok ? 0 : 1;
 }
 
 async function main(): Promise<number> {
   const [command, ...rest] = process.argv.slice(2);
+  const inspect = INSPECT_COMMANDS.find((c) => c.name === command);
+  if (inspect !== undefined) return inspect.run(rest);
   switch (command) {
     case 'stress':
       return stress(rest);

@@ -40,6 +40,8 @@ export interface StressOptions {
   workerUrl: URL;
   /** Called about five times a second with the progress so far. */
   onProgress?: (p: StressProgress) => void;
+  /** Called once the workers have stopped, before the final checks release their graphs. */
+  onFinalHeap?: (heap: Heap) => void;
   safepointTimeoutMs: number;
 }
 
@@ -55,7 +57,7 @@ export interface StressProgress {
 }
 
 export interface StressReport {
-  options: Omit<StressOptions, 'onProgress' | 'workerUrl'>;
+  options: Omit<StressOptions, 'onProgress' | 'workerUrl' | 'onFinalHeap'>;
   elapsedMs: number;
   workers: { lane: number; workerId: number; objectsPerSecond: number; allocatedObjects: number; ended: 'finished' | 'killed' }[];
   replaced: number;
@@ -171,6 +173,7 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
   clearInterval(ticker);
   const last = sample();
   o.onProgress?.(last);
+  o.onFinalHeap?.(heap);
 
   // Final checks on the main thread.
   const t = defineGraphTypes(heap);
@@ -214,7 +217,7 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
   ].sort((a, b) => a.lane - b.lane);
   const byWorkers = Array.from({ length: o.workers }, (_, l) => Atomics.load(counters, l * PROGRESS_WORDS + P_COLLECTS)).reduce((a, b) => a + b, 0);
   const adopted = Array.from({ length: o.workers }, (_, l) => Atomics.load(counters, l * PROGRESS_WORDS + P_ADOPTED)).reduce((a, b) => a + b, 0);
-  const { onProgress: _p, workerUrl: _w, ...plain } = o;
+  const { onProgress: _p, workerUrl: _w, onFinalHeap: _f, ...plain } = o;
   return {
     options: plain,
     elapsedMs: performance.now() - start,
