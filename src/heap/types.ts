@@ -292,7 +292,7 @@ function describeLayout(layout: string): string {
   return `{ ${p.fields.map(([n, k]) => `${n}: ${k}`).join(', ')} }${fin}`;
 }
 
-/** This thread's HeapType objects by id, loaded from the arena on first use. @internal */
+/** This thread's HeapType objects by id, loaded from the arena on first use. */
 export class TypeCache {
   private readonly byId: (HeapType | undefined)[] = [];
   constructor(private readonly arena: Arena) {}

@@ -7,7 +7,7 @@
 // object holds its parent's ref there, a root-held one `rootIndex · 8 + 1` (odd, so never a
 // ref). It reads and writes nothing in the arena, so it runs inside a pause or on a snapshot.
 
-import { REF_FREE_PAGE, REF_FREE_SLOT, REF_OK, REF_PROBLEMS, classifyRef } from '../heap/check.js';
+import { REF_OK, REF_PROBLEMS, classifyRef, isStaleProblem } from '../heap/check.js';
 import type { TypeCache } from '../heap/types.js';
 import { InvalidRefError, StaleRefError } from '../errors.js';
 import { EdgeReader, listRoots, type Root } from './graph.js';
@@ -30,7 +30,7 @@ export function findRetainers(u32: Uint32Array, f32: Float32Array, types: TypeCa
   const problem = classifyRef(u32, f32, target, false);
   if (problem !== REF_OK) {
     const msg = `retainers(${fmt(target)}): the ref is ${REF_PROBLEMS[problem]}`;
-    throw problem === REF_FREE_PAGE || problem === REF_FREE_SLOT ? new StaleRefError(msg, { ref: target }) : new InvalidRefError(msg, { ref: target });
+    throw isStaleProblem(problem) ? new StaleRefError(msg, { ref: target }) : new InvalidRefError(msg, { ref: target });
   }
   const edges = new EdgeReader(u32, types);
   const roots = listRoots(u32);

@@ -19,7 +19,7 @@ import {
   HeapType, arrayLayout, structLayout, type ArrayType, type ElementKind, type FieldKind, type StructType, type TypeOptions,
 } from '../heap/types.js';
 import { handleEntry, resolveHandle } from '../heap/handles.js';
-import { REF_FREE_PAGE, REF_FREE_SLOT, REF_OK, REF_PROBLEMS, classifyRef } from '../heap/check.js';
+import { REF_OK, REF_PROBLEMS, classifyRef, isStaleProblem } from '../heap/check.js';
 import { SpanWalker } from '../heap/spans.js';
 import { heapStats, type HeapStats } from '../gc/stats.js';
 import { verifyHeap, type VerifyResult } from '../gc/verify.js';
@@ -40,7 +40,13 @@ export interface OpenOptions {
 /** A persistent handle of a snapshot: `get()` gives the ref it held when the snapshot was taken. */
 export class SnapshotHandle {
   /** @internal */
-  constructor(private readonly view: HeapView, readonly id: number) {}
+  private readonly view: HeapView;
+  readonly id: number;
+  /** Made by `view.handle(id)`. */
+  constructor(view: HeapView, id: number) {
+    this.view = view;
+    this.id = id;
+  }
   get(): number {
     return this.view.handleRef(this.id);
   }
@@ -58,10 +64,14 @@ export class HeapView {
   readonly geometry: SnapshotGeometry;
   /** @internal */
   readonly arena: Arena;
+  /** @internal */
   private readonly thread: Thread;
+  /** @internal */
   private readonly walker = new SpanWalker();
+  /** @internal */
   private depth = 0;
 
+  /** @internal */
   private constructor(arena: Arena, geometry: SnapshotGeometry) {
     this.arena = arena;
     this.geometry = geometry;
@@ -145,6 +155,7 @@ export class HeapView {
     return this.existing(arrayLayout(name, element, options), name);
   }
 
+  /** @internal */
   private existing(layout: string, name: string): HeapType {
     const t = this.typeByName(name);
     if (t === undefined) throw this.readOnly(`defining type '${name}' (the snapshot has no such type)`);
@@ -294,19 +305,22 @@ export class HeapView {
     throw this.readOnly(`setU8At(${fmtRef(ref)}, ${index})`);
   }
 
+  /** @internal */
   private checkObject(ref: number, what: string): void {
     const c = classifyRef(this.arena.u32, this.arena.f32, ref, false);
     if (c === REF_OK) return;
     const msg = `${what}: ref ${fmtRef(ref)} is ${REF_PROBLEMS[c]} in the snapshot`;
-    throw c === REF_FREE_PAGE || c === REF_FREE_SLOT ? new StaleRefError(msg, { ref }) : new InvalidRefError(msg, { ref });
+    throw isStaleProblem(c) ? new StaleRefError(msg, { ref }) : new InvalidRefError(msg, { ref });
   }
 
+  /** @internal */
   private typeAt(ref: number): HeapType {
     const t = this.thread.types.get(this.arena.u32[ref >>> 2]! & HDR_TYPE_MASK);
     if (t === undefined) throw new InvalidRefError(`object ${fmtRef(ref)} has header ${this.arena.u32[ref >>> 2]}, which names no type`, { ref });
     return t;
   }
 
+  /** @internal */
   private checkField(ref: number, offset: number, kind: number): void {
     this.checkObject(ref, 'field access');
     const type = this.typeAt(ref);
@@ -321,6 +335,7 @@ export class HeapView {
     }
   }
 
+  /** @internal */
   private checkArray(ref: number, kind: number, what: string): HeapType {
     this.checkObject(ref, what);
     const type = this.typeAt(ref);
@@ -331,6 +346,7 @@ export class HeapView {
     return type;
   }
 
+  /** @internal */
   private checkIndex(ref: number, index: number, kind: number): void {
     const type = this.checkArray(ref, kind, 'element access');
     const length = this.arena.u32[(ref >>> 2) + ARRAY_LENGTH_WORD]!;
