@@ -8,7 +8,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { Heap, type GcEvent } from '../src/index.js';
 import { SHAPES, buildGraph, checkGraph, defineGraphTypes, mutateGraph, rng } from '../src/stress/graphs.js';
 import {
-  C_STOP, LANE_ENTRIES, PROGRESS_WORDS, P_ADOPTED, P_ALLOC_KOBJ, P_BUILT, P_CHECKED, P_COLLECTS, P_FAILED, P_ITER,
+  C_STOP, LANE_ENTRIES, PROGRESS_WORDS, entryId, idEntry, P_ADOPTED, P_ALLOC_KOBJ, P_BUILT, P_CHECKED, P_COLLECTS, P_FAILED, P_ITER,
   type MutatorApi, type StressParams, type StressResult,
 } from '../src/stress/protocol.js';
 
@@ -136,8 +136,8 @@ function stress(p: StressParams): StressResult {
 
   // Graphs a dead predecessor on this lane published must still be intact.
   for (let e = 0; e < LANE_ENTRIES; e++) {
-    const id = exchange[p.lane * LANE_ENTRIES + e]!;
-    if (id === 0) continue;
+    const id = entryId(exchange[p.lane * LANE_ENTRIES + e]!);
+    if (id < 0) continue;
     heap.scope(() => {
       const root = rootedHandle(id);
       if (root === 0) return;
@@ -161,9 +161,9 @@ function stress(p: StressParams): StressResult {
       const e = (next() * LANE_ENTRIES) | 0;
       const size = 8 + ((next() * p.graphSize) | 0);
       const id = heap.scope(() => heap.persist(buildGraph(heap, t, (next() * SHAPES) | 0, size, (next() * 2 ** 31) | 0, p.lane)).id);
-      const old = exchange[p.lane * LANE_ENTRIES + e]!;
-      exchange[p.lane * LANE_ENTRIES + e] = id;
-      if (old !== 0) {
+      const old = entryId(exchange[p.lane * LANE_ENTRIES + e]!);
+      exchange[p.lane * LANE_ENTRIES + e] = idEntry(id);
+      if (old >= 0) {
         try {
           heap.handle(old).release();
         } catch {
@@ -175,8 +175,8 @@ function stress(p: StressParams): StressResult {
       Atomics.add(progress, me + P_BUILT, 1);
     } else if (r < p.churn + (1 - p.churn) * 0.85) {
       // Check any worker's published graph.
-      const id = exchange[((next() * p.lanes * LANE_ENTRIES) | 0)]!;
-      if (id !== 0) {
+      const id = entryId(exchange[((next() * p.lanes * LANE_ENTRIES) | 0)]!);
+      if (id >= 0) {
         heap.scope(() => {
           const root = rootedHandle(id);
           if (root === 0) return;
@@ -187,8 +187,8 @@ function stress(p: StressParams): StressResult {
       }
     } else if (r < p.churn + (1 - p.churn) * 0.95) {
       // Only the owner mutates a graph, so that readers always see a consistent checksum.
-      const id = exchange[p.lane * LANE_ENTRIES + ((next() * LANE_ENTRIES) | 0)]!;
-      if (id !== 0) {
+      const id = entryId(exchange[p.lane * LANE_ENTRIES + ((next() * LANE_ENTRIES) | 0)]!);
+      if (id >= 0) {
         heap.scope(() => {
           const root = rootedHandle(id);
           if (root !== 0) mutateGraph(heap, t, root, (next() * 2 ** 31) | 0);

@@ -15,14 +15,27 @@ export const P_ADOPTED = 6; // graphs of a dead predecessor found intact
 /** Word 0 of the control buffer: the main thread sets it to 1 to end every stress loop. */
 export const C_STOP = 0;
 
-/** Handle ids published per lane in the exchange (a Float64Array; 0 = empty). */
+/** Handle ids published per lane in the exchange (a Float64Array). */
 export const LANE_ENTRIES = 4;
+
+// An exchange entry holds handle id + 1, and 0 when empty: 0 is a valid handle id (the
+// first entry of a fresh handle table), so it cannot mean "nothing published".
+export const EMPTY_ENTRY = 0;
+
+/** The handle id an exchange entry holds, or -1 if it is empty. */
+export function entryId(entry: number): number {
+  return entry === EMPTY_ENTRY ? -1 : entry - 1;
+}
+
+export function idEntry(id: number): number {
+  return id + 1;
+}
 
 export interface StressParams {
   /** Int32Array; the loop runs until C_STOP is set. */
   control: SharedArrayBuffer;
   seed: number;
-  /** Exchange of published graphs: lanes × LANE_ENTRIES handle ids (Float64Array). */
+  /** Exchange of published graphs: lanes × LANE_ENTRIES entries (Float64Array; see idEntry). */
   exchange: SharedArrayBuffer;
   lane: number;
   lanes: number;

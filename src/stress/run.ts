@@ -20,7 +20,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { Heap, type GcEvent } from '../index.js';
 import { checkGraph, defineGraphTypes, rng } from './graphs.js';
 import {
-  C_STOP, LANE_ENTRIES, PROGRESS_WORDS, P_ADOPTED, P_ALLOC_KOBJ, P_BUILT, P_CHECKED, P_COLLECTS, P_FAILED,
+  C_STOP, LANE_ENTRIES, PROGRESS_WORDS, entryId, P_ADOPTED, P_ALLOC_KOBJ, P_BUILT, P_CHECKED, P_COLLECTS, P_FAILED,
   type MutatorApi, type StressResult,
 } from './protocol.js';
 
@@ -174,24 +174,21 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
 
   // Final checks on the main thread.
   const t = defineGraphTypes(heap);
-  const ids = new Float64Array(exchange);
+  const ids = Array.from(new Float64Array(exchange), entryId).filter((id) => id >= 0);
   heap.scope(() => {
-    for (let i = 0; i < ids.length; i++) {
-      if (ids[i] === 0) continue;
+    for (const id of ids) {
       let root: number;
       try {
-        root = heap.root(heap.handle(ids[i]!).get());
+        root = heap.root(heap.handle(id).get());
       } catch (e) {
-        failures.push(`published handle ${ids[i]} is gone: ${(e as Error).message}`);
+        failures.push(`published handle ${id} is gone: ${(e as Error).message}`);
         continue;
       }
-      if (checkGraph(heap, t, root) === false) failures.push(`published graph ${ids[i]} fails its checksum at the end`);
+      if (checkGraph(heap, t, root) === false) failures.push(`published graph ${id} fails its checksum at the end`);
     }
   });
-  for (let i = 0; i < ids.length; i++) {
-    if (ids[i] !== 0) {
-      try { heap.handle(ids[i]!).release(); } catch { /* released by a worker that died mid-swap */ }
-    }
+  for (const id of ids) {
+    try { heap.handle(id).release(); } catch { /* released by a worker that died mid-swap */ }
   }
   for (const l of lanes) await l.worker.terminate();
   const final = heap.collect();
