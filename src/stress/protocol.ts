@@ -46,6 +46,33 @@ export interface StressParams {
   graphSize: number;
   /** Probability that an iteration collects explicitly. */
   collectRate: number;
+  /** The run's pause log (pauses.ts): this worker records every collection it runs. */
+  pauseLog?: SharedArrayBuffer;
+  /** Fault runs: the ledger (ledger.ts) and this lane's thread index in it; adds large and
+   *  finalizable objects, bundles and weak refs to the mix. */
+  faults?: FaultParams;
+}
+
+export interface FaultParams {
+  ledger: SharedArrayBuffer;
+  thread: number;
+}
+
+/** The collector lane of a fault run: collects in a loop until C_STOP, to be killed mid-pause. */
+export interface CollectorParams extends FaultParams {
+  control: SharedArrayBuffer;
+  pauseLog?: SharedArrayBuffer;
+}
+
+/** What the attach/detach churner (workers/churner.ts) posts when it stops. */
+export interface ChurnerResult {
+  cycles: number;
+  failures: string[];
+}
+
+export interface CollectorResult {
+  collections: number;
+  failures: string[];
 }
 
 export interface StressResult {
@@ -54,7 +81,6 @@ export interface StressResult {
   allocatedObjects: number;
   elapsedMs: number;
   failures: string[];
-  events: GcEvent[];
 }
 
 export interface MutatorApi {
@@ -73,6 +99,7 @@ export interface MutatorApi {
   verify(): VerifyResult;
   stats(): HeapStats;
   stress(params: StressParams): StressResult;
+  collector(params: CollectorParams): CollectorResult;
   binaryTrees(minDepth: number, maxDepth: number, longLivedHandle: number): number;
   /** This worker's share of binary-trees: iterations i with i % shards === shard, at every depth. */
   binaryTreesShard(minDepth: number, maxDepth: number, shard: number, shards: number): number;

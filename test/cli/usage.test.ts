@@ -42,6 +42,8 @@ describe('usage errors: one line, exit code 2', () => {
     [['stress', '--churn', '1.5'], "bibop stress: --churn must be a number from 0 to 1, got '1.5'"],
     [['stress', '--heap', '64', '--max-heap', '8'], 'bibop stress: --max-heap (8 MiB) must be at least --heap (64 MiB)'],
     [['stress', '--heap', '3', '--max-heap', '4095'], /^bibop stress: --heap 3 MiB is too small for a 4095 MiB maximum: .*; use --heap \d+ or more$/],
+    [['stress', '--faults', '--max-heap', '128'], /^bibop stress: --faults runs a fixed-size arena: --max-heap must equal --heap/],
+    [['stress', '--faults', '--replace-every', '100'], /^bibop stress: --replace-every does not apply with --faults/],
     [['stress', '--wrkers', '3'], 'bibop stress: unknown option --wrkers (did you mean --workers?)'],
     [['stress', '--max-hep=9'], 'bibop stress: unknown option --max-hep (did you mean --max-heap?)'],
     [['stress', '--frobnicate'], "bibop stress: unknown option --frobnicate; 'bibop stress --help' lists the options"],
@@ -76,6 +78,7 @@ describe('help and value forms', () => {
     const stress = bibop('stress', '--help');
     expect(stress.code).toBe(0);
     expect(stress.stdout).toMatch(/--workers N +mutator workers/);
+    expect(stress.stdout).toMatch(/--faults /);
     expect(bibop('help', 'stress').stdout).toBe(stress.stdout);
   });
 
