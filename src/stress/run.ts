@@ -169,305 +169,316 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
   pauses.start();
   const hangMs = 2 * o.safepointTimeoutMs + 20_000;
   const watchdog = new HangWatchdog<Phase>(heap.buffer, PHASES, hangMs);
-  let phase: Phase = 'starting workers';
-  const enter = (p: Phase): void => {
-    phase = p;
-    watchdog.beat(p);
-  };
-  const ledgerBuffer = f !== undefined ? createLedger() : undefined;
-  const ledger = ledgerBuffer !== undefined ? new Ledger(ledgerBuffer) : undefined;
-  const graphTypes = defineGraphTypes(heap);
-  if (ledger !== undefined) countFinalizers(heap, graphTypes, ledger, threadIndex(o.workers, 'main'));
-  const start = performance.now();
-  const deadline = start + o.durationMs;
-  const spawnMs = o.safepointTimeoutMs + 10_000;
-  let replaced = 0;
-  let peakOccupancy = 0;
-  let orphanPagesSeen = 0;
-  const incarnations = new Map<string, number>();
-  const kills = { total: 0, mutators: 0, collectorAttempts: 0, collectorMidPause: 0, duringPublish: 0, insideFinalizer: 0 };
-  const lostInCallback = new Set<number>();
-  let lostInCallbackUnknown = 0;
-  const verifies = { afterKills: 0, afterKillsFailed: 0 };
-
-  const spawn = async (role: 'mutator' | 'collector', lane: number): Promise<Incarnation | undefined> => {
-    const key = `${role}${lane}`;
-    const n = incarnations.get(key) ?? 0;
-    incarnations.set(key, n + 1);
-    const name = role === 'mutator' ? `lane ${lane} #${n}` : `collector #${n}`;
-    const record: WorkerRecord = { name, role, lane, incarnation: n, slot: -1, ended: 'never started', lifetimeMs: 0, allocatedObjects: 0, objectsPerSecond: 0 };
-    records.push(record);
-    let worker: Worker;
-    try {
-      worker = heap.spawn(o.workerUrl, { name: `bibop-${role}-${lane}-${n}` });
-    } catch (e) {
-      failures.push(`${name}: could not be spawned: ${(e as Error).message}`);
-      return undefined;
-    }
-    const api = Comlink.wrap<MutatorApi>(nodeEndpoint(worker));
-    const exited = new Promise<'killed'>((resolve) => worker.once('exit', () => resolve('killed')));
-    worker.on('error', (e) => failures.push(`${name}: worker error: ${(e as Error).stack ?? String(e)}`));
-    try {
-      record.slot = await withDeadline(Promise.race([api.workerId(), exited.then(() => -1)]), spawnMs, `${name} to start`, heap.buffer);
-    } catch (e) {
-      failures.push(`${name}: ${(e as Error).message}`);
-      void worker.terminate();
-      return undefined;
-    }
-    if (record.slot < 0) {
-      failures.push(`${name}: exited before it attached`);
-      return undefined;
-    }
-    const kobjAtStart = role === 'mutator' ? Atomics.load(counters, lane * PROGRESS_WORDS + P_ALLOC_KOBJ) : 0;
-    const work = role === 'mutator'
-      ? api.stress({
-        control, seed: (random() * 2 ** 31) | 0, exchange, lane, lanes: o.workers, progress,
-        churn: o.churn, graphSize: o.graphSize, collectRate: 0.0002, pauseLog: pauses.log,
-        ...(ledgerBuffer !== undefined ? { faults: { ledger: ledgerBuffer, thread: lane } } : {}),
-      })
-      : api.collector({ control, ledger: ledgerBuffer!, thread: threadIndex(o.workers, 'collector'), pauseLog: pauses.log });
-    const inc: Incarnation = { record, worker, api, outcome: Promise.race([work, exited]), startedAt: performance.now(), kobjAtStart, killed: false, done: false };
-    record.ended = 'finished';
-    void inc.outcome.then((r) => {
-      inc.done = true;
-      inc.record.lifetimeMs = performance.now() - inc.startedAt;
-      if (r === 'killed') {
-        if (!inc.killed) failures.push(`${name} (slot ${record.slot}) exited on its own`);
-        inc.record.ended = inc.killed ? 'killed' : 'failed';
-        return;
-      }
-      failures.push(...r.failures);
-      if (r.failures.length > 0) inc.record.ended = 'failed';
-      if ('allocatedObjects' in r) {
-        inc.record.allocatedObjects = r.allocatedObjects;
-        inc.record.objectsPerSecond = r.allocatedObjects / (r.elapsedMs / 1000);
-      }
-    }, (e: unknown) => {
-      inc.done = true;
-      inc.record.ended = 'failed';
-      failures.push(`${name} (slot ${record.slot}): ${(e as Error).stack ?? String(e)}`);
-    });
-    return inc;
-  };
-
-  const lanes: (Incarnation | undefined)[] = await Promise.all(Array.from({ length: o.workers }, (_, i) => spawn('mutator', i)));
-  let collector = f !== undefined ? await spawn('collector', 0) : undefined;
-  // Replacements start in the background, so that kills keep their pace; a kill aimed at a
-  // lane whose replacement is still starting waits for it first.
-  const starting: Promise<unknown>[] = lanes.map(() => Promise.resolve());
-  let collectorStarting: Promise<unknown> = Promise.resolve();
-  const churner = f !== undefined ? startChurner(heap, f.churnerUrl, control, ledgerBuffer!, threadIndex(o.workers, 'churner'), (random() * 2 ** 31) | 0, pauses.log) : undefined;
-  enter('running');
-
-  const sample = (): StressProgress => {
-    let alloc = 0, built = 0, checked = 0, failed = 0;
-    for (let l = 0; l < o.workers; l++) {
-      const b = l * PROGRESS_WORDS;
-      alloc += Atomics.load(counters, b + P_ALLOC_KOBJ);
-      built += Atomics.load(counters, b + P_BUILT);
-      checked += Atomics.load(counters, b + P_CHECKED);
-      failed += Atomics.load(counters, b + P_FAILED);
-    }
-    const s = heap.stats();
-    peakOccupancy = Math.max(peakOccupancy, s.allocatedBytes / s.arenaBytes);
-    orphanPagesSeen = Math.max(orphanPagesSeen, s.pages.orphan);
-    return {
-      elapsedMs: performance.now() - start, durationMs: o.durationMs, allocatedObjects: alloc * 1000,
-      graphsBuilt: built, graphsChecked: checked, failures: failed + failures.length, collections: s.collections.major + s.collections.minor,
-      replaced,
-    };
-  };
-  const ticker = setInterval(() => {
-    watchdog.beat(phase);
-    pauses.drain();
-    o.onProgress?.(sample());
-  }, 200);
-
-  /** A killed mutator's ledger marks: what its death may have lost, for the audit. */
-  const noteKill = (thread: number): void => {
-    if (ledger === undefined) return;
-    const inFinal = Atomics.exchange(ledger.i32, ledger.threadWord(thread, T_IN_FINALIZER), 0);
-    if (inFinal === IN_FINALIZER_UNKNOWN) lostInCallbackUnknown++;
-    else if (inFinal > 0) lostInCallback.add(inFinal - 1);
-    if (inFinal !== 0) kills.insideFinalizer++;
-    if (Atomics.exchange(ledger.i32, ledger.threadWord(thread, T_HANDLE_OP), 0) !== 0) kills.duringPublish++;
-  };
-
-  // Fault runs verify from the main thread right after some kills, before the replacement
-  // starts: whatever the dead worker left half done must read as a consistent heap.
-  const verifyAfterKill = (): void => {
-    if (f === undefined || kills.total % (f.verifyEveryKills ?? 5) !== 0) return;
-    enter('verifying after a kill');
-    verifies.afterKills++;
-    const v = heap.verify();
-    if (!v.ok) {
-      verifies.afterKillsFailed++;
-      if (verifies.afterKillsFailed <= 5) failures.push(`verify() right after kill ${kills.total}: ${v.errors.slice(0, 3).join('; ')}`);
-    }
-    enter('killing a worker');
-  };
-
-  const killLane = async (index: number): Promise<void> => {
-    await starting[index];
-    const victim = lanes[index];
-    if (victim !== undefined) {
-      victim.killed = true;
-      const kobj = Atomics.load(counters, index * PROGRESS_WORDS + P_ALLOC_KOBJ) - victim.kobjAtStart;
-      await victim.worker.terminate();
-      kills.total++;
-      victim.record.allocatedObjects = kobj * 1000;
-      victim.record.objectsPerSecond = (kobj * 1000) / Math.max(0.001, (performance.now() - victim.startedAt) / 1000);
-      noteKill(index);
-      kills.mutators++;
-      verifyAfterKill();
-    }
-    starting[index] = spawn('mutator', index).then((inc) => { lanes[index] = inc; });
-  };
-
-  const killCollectorMidPause = async (): Promise<void> => {
-    await collectorStarting;
-    const victim = collector;
-    if (victim !== undefined) {
-      kills.collectorAttempts++;
-      const owner = victim.record.slot + 1;
-      // The collector holds a pause much of the time; a bounded poll finds it there.
-      await pollUntil(() => Atomics.load(heapWords, G_GC_OWNER) === owner, 2_000, `${victim.record.name} to hold a pause`, heap.buffer).catch(() => false);
-      victim.killed = true;
-      await victim.worker.terminate();
-      kills.total++;
-      if (Atomics.load(heapWords, G_GC_OWNER) === owner) kills.collectorMidPause++;
-      noteKill(threadIndex(o.workers, 'collector'));
-      verifyAfterKill();
-    }
-    collectorStarting = spawn('collector', 0).then((inc) => { collector = inc; });
-  };
-
-  // Kill and replace workers until the deadline (and the minimum count of replacements).
-  const minReplacements = o.replaceEveryMs > 0 ? (o.replacements ?? 0) : 0;
-  const killMin = f?.killMinMs ?? 20;
-  const killMax = f?.killMaxMs ?? 200;
-  const more = (): boolean => {
-    if (f !== undefined) return performance.now() + killMax < deadline;
-    return o.replaceEveryMs > 0 && (performance.now() + o.replaceEveryMs < deadline || replaced < minReplacements);
-  };
-  while (more()) {
-    const wait = f !== undefined ? killMin + random() * (killMax - killMin) : o.replaceEveryMs * (0.5 + random());
-    await new Promise((r) => setTimeout(r, wait));
-    enter('killing a worker');
-    if (f !== undefined && random() < (f.collectorKillShare ?? 0.25)) await killCollectorMidPause();
-    else await killLane((random() * o.workers) | 0);
-    replaced++;
-    enter('running');
-  }
-
-  const left = deadline - performance.now();
-  if (left > 0) await new Promise((r) => setTimeout(r, left));
-  await Promise.all([...starting, collectorStarting]);
-  enter('stopping workers');
-  Atomics.store(new Int32Array(control), C_STOP, 1);
-  const finishMs = 2 * o.safepointTimeoutMs + 10_000;
-  const everyone = [...lanes, collector].filter((x): x is Incarnation => x !== undefined);
+  // Whatever happens, no thread of the run outlives it: a watchdog left behind would end the
+  // process once the heartbeat stops.
+  let ticker: NodeJS.Timeout | undefined;
+  let churner: Churner | undefined;
+  const spawned: Worker[] = [];
   try {
-    await withDeadline(Promise.all(everyone.map((l) => l.outcome.catch(() => 'killed'))), finishMs, 'every worker to end its loop', heap.buffer);
-  } catch (e) {
-    failures.push(`${(e as Error).message}; still running: ${everyone.filter((l) => !l.done).map((l) => l.record.name).join(', ')}`);
-  }
-  let churned: ChurnerResult | undefined;
-  if (churner !== undefined) {
+    let phase: Phase = 'starting workers';
+    const enter = (p: Phase): void => {
+      phase = p;
+      watchdog.beat(p);
+    };
+    const ledgerBuffer = f !== undefined ? createLedger() : undefined;
+    const ledger = ledgerBuffer !== undefined ? new Ledger(ledgerBuffer) : undefined;
+    const graphTypes = defineGraphTypes(heap);
+    if (ledger !== undefined) countFinalizers(heap, graphTypes, ledger, threadIndex(o.workers, 'main'));
+    const start = performance.now();
+    const deadline = start + o.durationMs;
+    const spawnMs = o.safepointTimeoutMs + 10_000;
+    let replaced = 0;
+    let peakOccupancy = 0;
+    let orphanPagesSeen = 0;
+    const incarnations = new Map<string, number>();
+    const kills = { total: 0, mutators: 0, collectorAttempts: 0, collectorMidPause: 0, duringPublish: 0, insideFinalizer: 0 };
+    const lostInCallback = new Set<number>();
+    let lostInCallbackUnknown = 0;
+    const verifies = { afterKills: 0, afterKillsFailed: 0 };
+
+    const spawn = async (role: 'mutator' | 'collector', lane: number): Promise<Incarnation | undefined> => {
+      const key = `${role}${lane}`;
+      const n = incarnations.get(key) ?? 0;
+      incarnations.set(key, n + 1);
+      const name = role === 'mutator' ? `lane ${lane} #${n}` : `collector #${n}`;
+      const record: WorkerRecord = { name, role, lane, incarnation: n, slot: -1, ended: 'never started', lifetimeMs: 0, allocatedObjects: 0, objectsPerSecond: 0 };
+      records.push(record);
+      let worker: Worker;
+      try {
+        worker = heap.spawn(o.workerUrl, { name: `bibop-${role}-${lane}-${n}` });
+        spawned.push(worker);
+      } catch (e) {
+        failures.push(`${name}: could not be spawned: ${(e as Error).message}`);
+        return undefined;
+      }
+      const api = Comlink.wrap<MutatorApi>(nodeEndpoint(worker));
+      const exited = new Promise<'killed'>((resolve) => worker.once('exit', () => resolve('killed')));
+      worker.on('error', (e) => failures.push(`${name}: worker error: ${(e as Error).stack ?? String(e)}`));
+      try {
+        record.slot = await withDeadline(Promise.race([api.workerId(), exited.then(() => -1)]), spawnMs, `${name} to start`, heap.buffer);
+      } catch (e) {
+        failures.push(`${name}: ${(e as Error).message}`);
+        void worker.terminate();
+        return undefined;
+      }
+      if (record.slot < 0) {
+        failures.push(`${name}: exited before it attached`);
+        return undefined;
+      }
+      const kobjAtStart = role === 'mutator' ? Atomics.load(counters, lane * PROGRESS_WORDS + P_ALLOC_KOBJ) : 0;
+      const work = role === 'mutator'
+        ? api.stress({
+          control, seed: (random() * 2 ** 31) | 0, exchange, lane, lanes: o.workers, progress,
+          churn: o.churn, graphSize: o.graphSize, collectRate: 0.0002, pauseLog: pauses.log,
+          ...(ledgerBuffer !== undefined ? { faults: { ledger: ledgerBuffer, thread: lane } } : {}),
+        })
+        : api.collector({ control, ledger: ledgerBuffer!, thread: threadIndex(o.workers, 'collector'), pauseLog: pauses.log });
+      const inc: Incarnation = { record, worker, api, outcome: Promise.race([work, exited]), startedAt: performance.now(), kobjAtStart, killed: false, done: false };
+      record.ended = 'finished';
+      void inc.outcome.then((r) => {
+        inc.done = true;
+        inc.record.lifetimeMs = performance.now() - inc.startedAt;
+        if (r === 'killed') {
+          if (!inc.killed) failures.push(`${name} (slot ${record.slot}) exited on its own`);
+          inc.record.ended = inc.killed ? 'killed' : 'failed';
+          return;
+        }
+        failures.push(...r.failures);
+        if (r.failures.length > 0) inc.record.ended = 'failed';
+        if ('allocatedObjects' in r) {
+          inc.record.allocatedObjects = r.allocatedObjects;
+          inc.record.objectsPerSecond = r.allocatedObjects / (r.elapsedMs / 1000);
+        }
+      }, (e: unknown) => {
+        inc.done = true;
+        inc.record.ended = 'failed';
+        failures.push(`${name} (slot ${record.slot}): ${(e as Error).stack ?? String(e)}`);
+      });
+      return inc;
+    };
+
+    const lanes: (Incarnation | undefined)[] = await Promise.all(Array.from({ length: o.workers }, (_, i) => spawn('mutator', i)));
+    let collector = f !== undefined ? await spawn('collector', 0) : undefined;
+    // Replacements start in the background, so that kills keep their pace; a kill aimed at a
+    // lane whose replacement is still starting waits for it first.
+    const starting: Promise<unknown>[] = lanes.map(() => Promise.resolve());
+    let collectorStarting: Promise<unknown> = Promise.resolve();
+    churner = f !== undefined ? startChurner(heap, f.churnerUrl, control, ledgerBuffer!, threadIndex(o.workers, 'churner'), (random() * 2 ** 31) | 0, pauses.log) : undefined;
+    enter('running');
+
+    const sample = (): StressProgress => {
+      let alloc = 0, built = 0, checked = 0, failed = 0;
+      for (let l = 0; l < o.workers; l++) {
+        const b = l * PROGRESS_WORDS;
+        alloc += Atomics.load(counters, b + P_ALLOC_KOBJ);
+        built += Atomics.load(counters, b + P_BUILT);
+        checked += Atomics.load(counters, b + P_CHECKED);
+        failed += Atomics.load(counters, b + P_FAILED);
+      }
+      const s = heap.stats();
+      peakOccupancy = Math.max(peakOccupancy, s.allocatedBytes / s.arenaBytes);
+      orphanPagesSeen = Math.max(orphanPagesSeen, s.pages.orphan);
+      return {
+        elapsedMs: performance.now() - start, durationMs: o.durationMs, allocatedObjects: alloc * 1000,
+        graphsBuilt: built, graphsChecked: checked, failures: failed + failures.length, collections: s.collections.major + s.collections.minor,
+        replaced,
+      };
+    };
+    ticker = setInterval(() => {
+      watchdog.beat(phase);
+      pauses.drain();
+      o.onProgress?.(sample());
+    }, 200);
+
+    /** A killed mutator's ledger marks: what its death may have lost, for the audit. */
+    const noteKill = (thread: number): void => {
+      if (ledger === undefined) return;
+      const inFinal = Atomics.exchange(ledger.i32, ledger.threadWord(thread, T_IN_FINALIZER), 0);
+      if (inFinal === IN_FINALIZER_UNKNOWN) lostInCallbackUnknown++;
+      else if (inFinal > 0) lostInCallback.add(inFinal - 1);
+      if (inFinal !== 0) kills.insideFinalizer++;
+      if (Atomics.exchange(ledger.i32, ledger.threadWord(thread, T_HANDLE_OP), 0) !== 0) kills.duringPublish++;
+    };
+
+    // Fault runs verify from the main thread right after some kills, before the replacement
+    // starts: whatever the dead worker left half done must read as a consistent heap.
+    const verifyAfterKill = (): void => {
+      if (f === undefined || kills.total % (f.verifyEveryKills ?? 5) !== 0) return;
+      enter('verifying after a kill');
+      verifies.afterKills++;
+      const v = heap.verify();
+      if (!v.ok) {
+        verifies.afterKillsFailed++;
+        if (verifies.afterKillsFailed <= 5) failures.push(`verify() right after kill ${kills.total}: ${v.errors.slice(0, 3).join('; ')}`);
+      }
+      enter('killing a worker');
+    };
+
+    const killLane = async (index: number): Promise<void> => {
+      await starting[index];
+      const victim = lanes[index];
+      if (victim !== undefined) {
+        victim.killed = true;
+        const kobj = Atomics.load(counters, index * PROGRESS_WORDS + P_ALLOC_KOBJ) - victim.kobjAtStart;
+        await victim.worker.terminate();
+        kills.total++;
+        victim.record.allocatedObjects = kobj * 1000;
+        victim.record.objectsPerSecond = (kobj * 1000) / Math.max(0.001, (performance.now() - victim.startedAt) / 1000);
+        noteKill(index);
+        kills.mutators++;
+        verifyAfterKill();
+      }
+      starting[index] = spawn('mutator', index).then((inc) => { lanes[index] = inc; });
+    };
+
+    const killCollectorMidPause = async (): Promise<void> => {
+      await collectorStarting;
+      const victim = collector;
+      if (victim !== undefined) {
+        kills.collectorAttempts++;
+        const owner = victim.record.slot + 1;
+        // The collector holds a pause much of the time; a bounded poll finds it there.
+        await pollUntil(() => Atomics.load(heapWords, G_GC_OWNER) === owner, 2_000, `${victim.record.name} to hold a pause`, heap.buffer).catch(() => false);
+        victim.killed = true;
+        await victim.worker.terminate();
+        kills.total++;
+        if (Atomics.load(heapWords, G_GC_OWNER) === owner) kills.collectorMidPause++;
+        noteKill(threadIndex(o.workers, 'collector'));
+        verifyAfterKill();
+      }
+      collectorStarting = spawn('collector', 0).then((inc) => { collector = inc; });
+    };
+
+    // Kill and replace workers until the deadline (and the minimum count of replacements).
+    const minReplacements = o.replaceEveryMs > 0 ? (o.replacements ?? 0) : 0;
+    const killMin = f?.killMinMs ?? 20;
+    const killMax = f?.killMaxMs ?? 200;
+    const more = (): boolean => {
+      if (f !== undefined) return performance.now() + killMax < deadline;
+      return o.replaceEveryMs > 0 && (performance.now() + o.replaceEveryMs < deadline || replaced < minReplacements);
+    };
+    while (more()) {
+      const wait = f !== undefined ? killMin + random() * (killMax - killMin) : o.replaceEveryMs * (0.5 + random());
+      await new Promise((r) => setTimeout(r, wait));
+      enter('killing a worker');
+      if (f !== undefined && random() < (f.collectorKillShare ?? 0.25)) await killCollectorMidPause();
+      else await killLane((random() * o.workers) | 0);
+      replaced++;
+      enter('running');
+    }
+
+    const left = deadline - performance.now();
+    if (left > 0) await new Promise((r) => setTimeout(r, left));
+    await Promise.all([...starting, collectorStarting]);
+    enter('stopping workers');
+    Atomics.store(new Int32Array(control), C_STOP, 1);
+    const finishMs = 2 * o.safepointTimeoutMs + 10_000;
+    const everyone = [...lanes, collector].filter((x): x is Incarnation => x !== undefined);
     try {
-      churned = await withDeadline(churner.result, finishMs, 'the attach/detach churner to stop', heap.buffer);
-      failures.push(...churned.failures);
+      await withDeadline(Promise.all(everyone.map((l) => l.outcome.catch(() => 'killed'))), finishMs, 'every worker to end its loop', heap.buffer);
+    } catch (e) {
+      failures.push(`${(e as Error).message}; still running: ${everyone.filter((l) => !l.done).map((l) => l.record.name).join(', ')}`);
+    }
+    let churned: ChurnerResult | undefined;
+    if (churner !== undefined) {
+      try {
+        churned = await withDeadline(churner.result, finishMs, 'the attach/detach churner to stop', heap.buffer);
+        failures.push(...churned.failures);
+      } catch (e) {
+        failures.push((e as Error).message);
+      }
+    }
+    clearInterval(ticker);
+    const last = sample();
+    o.onProgress?.(last);
+
+    // Final checks on the main thread, with every worker gone.
+    enter('checking graphs');
+    for (const l of everyone) await l.worker.terminate();
+    if (churner !== undefined) await churner.worker.terminate();
+    try {
+      await pollUntil(() => otherSlotsGone(heapWords), 10_000, 'every worker slot to be declared dead', heap.buffer);
     } catch (e) {
       failures.push((e as Error).message);
     }
-  }
-  clearInterval(ticker);
-  const last = sample();
-  o.onProgress?.(last);
-
-  // Final checks on the main thread, with every worker gone.
-  enter('checking graphs');
-  for (const l of everyone) await l.worker.terminate();
-  if (churner !== undefined) await churner.worker.terminate();
-  try {
-    await pollUntil(() => otherSlotsGone(heapWords), 10_000, 'every worker slot to be declared dead', heap.buffer);
-  } catch (e) {
-    failures.push((e as Error).message);
-  }
-  const entries = new Float64Array(exchange);
-  const published = new Set<number>();
-  heap.scope(() => {
-    for (const entry of entries) {
-      const id = entryId(entry);
-      if (id < 0) continue;
-      published.add(id);
-      let root: number;
-      try {
-        root = heap.root(heap.handle(id).get());
-      } catch (e) {
-        failures.push(`published handle ${id} is gone: ${(e as Error).message}`);
-        continue;
+    const entries = new Float64Array(exchange);
+    const published = new Set<number>();
+    heap.scope(() => {
+      for (const entry of entries) {
+        const id = entryId(entry);
+        if (id < 0) continue;
+        published.add(id);
+        let root: number;
+        try {
+          root = heap.root(heap.handle(id).get());
+        } catch (e) {
+          failures.push(`published handle ${id} is gone: ${(e as Error).message}`);
+          continue;
+        }
+        if (checkGraph(heap, graphTypes, root) === false) failures.push(`published graph ${id} fails its checksum at the end`);
       }
-      if (checkGraph(heap, graphTypes, root) === false) failures.push(`published graph ${id} fails its checksum at the end`);
-    }
-  });
-  for (const id of published) {
-    try { heap.handle(id).release(); } catch { /* released by a worker that died mid-swap */ }
-  }
-
-  let faults: FaultReport | undefined;
-  let verify: StressReport['verify'];
-  if (f !== undefined) {
-    enter('auditing the heap');
-    const audit = auditBaseline(heap, {
-      ledger: ledger!, published, publishKills: kills.duringPublish, lostInCallback, lostInCallbackUnknown, arenaBytes: o.heapBytes,
     });
-    failures.push(...audit.problems.map((p) => `end of run: ${p}`));
-    verify = audit.verify;
-    const s = heap.stats();
-    faults = {
-      kills,
-      collectionsCutShort: Atomics.load(heapWords, G_GC_STARTED) - s.pauseMs.count,
-      collectorCollections: ledger!.count(L_COLLECTOR_COLLECTS),
-      attachDetachCycles: ledger!.count(L_ATTACH_CYCLES),
-      largeObjects: ledger!.count(L_LARGE),
-      weakRefs: { clearedWhenDead: ledger!.count(L_WEAK_CLEARED), intactWhileLive: ledger!.count(L_WEAK_ALIVE) },
-      verifies: { inPause: s.collections.major + s.collections.minor, ...verifies },
-      finalizableIdsExhausted: ledger!.count(L_IDS_EXHAUSTED),
-      audit,
-    };
-  } else {
-    heap.collect();
-    const v = heap.verify();
-    verify = { ok: v.ok, errors: v.errors, checkedObjects: v.checkedObjects };
-  }
-  await pauses.stop();
-  await watchdog.stop();
-  const stats = heap.stats();
-  if (last.failures > 0 && failures.length === 0) failures.push(`${last.failures} graph checks failed`);
+    for (const id of published) {
+      try { heap.handle(id).release(); } catch { /* released by a worker that died mid-swap */ }
+    }
 
-  const byWorkers = Array.from({ length: o.workers }, (_, l) => Atomics.load(counters, l * PROGRESS_WORDS + P_COLLECTS)).reduce((a, b) => a + b, 0);
-  const adopted = Array.from({ length: o.workers }, (_, l) => Atomics.load(counters, l * PROGRESS_WORDS + P_ADOPTED)).reduce((a, b) => a + b, 0);
-  const { onProgress: _p, onHeap: _h, workerUrl: _w, faults: _f, ...plain } = o;
-  return {
-    options: { ...plain, faults: f !== undefined },
-    elapsedMs: performance.now() - start,
-    workers: records.sort((a, b) => (a.role === b.role ? a.lane - b.lane || a.incarnation - b.incarnation : a.role === 'mutator' ? -1 : 1)),
-    replaced,
-    adoptedGraphs: adopted,
-    graphsBuilt: last.graphsBuilt,
-    graphsChecked: last.graphsChecked,
-    collections: { ...stats.collections, byWorkers },
-    pauses: pauses.figures(),
-    heap: {
-      arenaBytes: stats.arenaBytes, maxBytes: stats.maxBytes, peakOccupancy,
-      liveBytesAtEnd: stats.allocatedBytes, orphanPagesSeen,
-    },
-    verify,
-    ...(faults !== undefined ? { faults } : {}),
-    failures,
-    ok: failures.length === 0 && verify.ok,
-  };
+    let faults: FaultReport | undefined;
+    let verify: StressReport['verify'];
+    if (f !== undefined) {
+      enter('auditing the heap');
+      const audit = auditBaseline(heap, {
+        ledger: ledger!, published, publishKills: kills.duringPublish, lostInCallback, lostInCallbackUnknown, arenaBytes: o.heapBytes,
+      });
+      failures.push(...audit.problems.map((p) => `end of run: ${p}`));
+      verify = audit.verify;
+      const s = heap.stats();
+      faults = {
+        kills,
+        collectionsCutShort: Atomics.load(heapWords, G_GC_STARTED) - s.pauseMs.count,
+        collectorCollections: ledger!.count(L_COLLECTOR_COLLECTS),
+        attachDetachCycles: ledger!.count(L_ATTACH_CYCLES),
+        largeObjects: ledger!.count(L_LARGE),
+        weakRefs: { clearedWhenDead: ledger!.count(L_WEAK_CLEARED), intactWhileLive: ledger!.count(L_WEAK_ALIVE) },
+        verifies: { inPause: s.collections.major + s.collections.minor, ...verifies },
+        finalizableIdsExhausted: ledger!.count(L_IDS_EXHAUSTED),
+        audit,
+      };
+    } else {
+      heap.collect();
+      const v = heap.verify();
+      verify = { ok: v.ok, errors: v.errors, checkedObjects: v.checkedObjects };
+    }
+    const stats = heap.stats();
+    if (last.failures > 0 && failures.length === 0) failures.push(`${last.failures} graph checks failed`);
+
+    const byWorkers = Array.from({ length: o.workers }, (_, l) => Atomics.load(counters, l * PROGRESS_WORDS + P_COLLECTS)).reduce((a, b) => a + b, 0);
+    const adopted = Array.from({ length: o.workers }, (_, l) => Atomics.load(counters, l * PROGRESS_WORDS + P_ADOPTED)).reduce((a, b) => a + b, 0);
+    const { onProgress: _p, onHeap: _h, workerUrl: _w, faults: _f, ...plain } = o;
+    return {
+      options: { ...plain, faults: f !== undefined },
+      elapsedMs: performance.now() - start,
+      workers: records.sort((a, b) => (a.role === b.role ? a.lane - b.lane || a.incarnation - b.incarnation : a.role === 'mutator' ? -1 : 1)),
+      replaced,
+      adoptedGraphs: adopted,
+      graphsBuilt: last.graphsBuilt,
+      graphsChecked: last.graphsChecked,
+      collections: { ...stats.collections, byWorkers },
+      pauses: pauses.figures(),
+      heap: {
+        arenaBytes: stats.arenaBytes, maxBytes: stats.maxBytes, peakOccupancy,
+        liveBytesAtEnd: stats.allocatedBytes, orphanPagesSeen,
+      },
+      verify,
+      ...(faults !== undefined ? { faults } : {}),
+      failures,
+      ok: failures.length === 0 && verify.ok,
+    };
+  } finally {
+    clearInterval(ticker);
+    await watchdog.stop();
+    await pauses.stop();
+    await Promise.all([...spawned, ...(churner !== undefined ? [churner.worker] : [])].map((w) => w.terminate()));
+  }
 }
 
 /** Whether every slot but the main thread's is dead or free: no worker left attached. */
