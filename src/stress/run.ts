@@ -24,8 +24,7 @@
 // Each worker incarnation is named `lane L #N` (the N-th worker to run lane L) and keeps
 // the slot it had, because slots are reused across lanes.
 
-import type { Worker } from 'node:worker_threads';
-import { Worker as NodeWorker } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { Heap } from '../index.js';
@@ -394,7 +393,10 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
 
     // Final checks on the main thread, with every worker gone.
     enter('checking graphs');
-    for (const l of everyone) await l.worker.terminate();
+    for (const l of everyone) {
+      l.killed = true; // one that missed the stop deadline is already reported
+      await l.worker.terminate();
+    }
     if (churner !== undefined) await churner.worker.terminate();
     try {
       await pollUntil(() => otherSlotsGone(heapWords), 10_000, 'every worker slot to be declared dead', heap.buffer);
@@ -492,12 +494,12 @@ function otherSlotsGone(i32: Int32Array): boolean {
 }
 
 interface Churner {
-  worker: NodeWorker;
+  worker: Worker;
   result: Promise<ChurnerResult>;
 }
 
 function startChurner(heap: Heap, url: URL, control: SharedArrayBuffer, ledger: SharedArrayBuffer, thread: number, seed: number, pauseLog: SharedArrayBuffer): Churner {
-  const worker = new NodeWorker(url, { name: 'bibop-churner', workerData: { buffer: heap.buffer, control, ledger, thread, seed, pauseLog } });
+  const worker = new Worker(url, { name: 'bibop-churner', workerData: { buffer: heap.buffer, control, ledger, thread, seed, pauseLog } });
   const result = new Promise<ChurnerResult>((resolve) => {
     worker.once('message', (m: ChurnerResult) => resolve(m));
     worker.once('error', (e) => resolve({ cycles: 0, failures: [`churner: ${(e as Error).stack ?? String(e)}`] }));
