@@ -1,16 +1,20 @@
 // A mutator worker: attaches to the heap it was spawned for and serves the control plane
 // (comlink) — build, check and mutate graphs, churn garbage, collect, verify, and run the
-// stress loop. Used by the `bibop stress` command, the multi-worker tests and benchmarks.
+// stress loop or a fault run's collector loop. Used by the `bibop stress` command, the
+// multi-worker tests and benchmarks.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { Heap, type GcEvent } from '../src/index.js';
-import { SHAPES, buildGraph, checkGraph, defineGraphTypes, mutateGraph, rng } from '../src/stress/graphs.js';
+import { Heap } from '../src/index.js';
+import { SHAPES, SHAPE_BUNDLE, buildGraph, checkGraph, defineGraphTypes, mutateGraph, rng } from '../src/stress/graphs.js';
 import {
-  C_STOP, LANE_ENTRIES, PROGRESS_WORDS, P_ADOPTED, P_ALLOC_KOBJ, P_BUILT, P_CHECKED, P_COLLECTS, P_FAILED, P_ITER,
-  type MutatorApi, type StressParams, type StressResult,
+  C_STOP, LANE_ENTRIES, PROGRESS_WORDS, entryId, idEntry, P_ADOPTED, P_ALLOC_KOBJ, P_BUILT, P_CHECKED, P_COLLECTS, P_FAILED, P_ITER,
+  type CollectorParams, type CollectorResult, type MutatorApi, type StressParams, type StressResult,
 } from '../src/stress/protocol.js';
+import { L_COLLECTOR_COLLECTS, Ledger, OP_PUBLISH, OP_RELEASE, T_HANDLE_OP } from '../src/stress/ledger.js';
+import { WeakChecks, countFinalizers, finalizableChurn, largeChurn, ledgerIds } from '../src/stress/faults.js';
+import { recordPausesOf } from '../src/stress/pauses.js';
 
 const heap = Heap.attach(workerData.heap);
 const t = defineGraphTypes(heap);
@@ -91,6 +95,7 @@ const api: MutatorApi = {
   verify: () => heap.verify(),
   stats: () => heap.stats(),
   stress: (params) => stress(params),
+  collector: (params) => collector(params),
 
   binaryTrees: (minDepth, maxDepth, longLived) => {
     let out = 0;
@@ -115,6 +120,14 @@ const api: MutatorApi = {
   exit: (code) => process.exit(code),
 };
 
+/** One line for a failure report: the error's name and message, and the frames that threw it. */
+function describeError(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const frames = (e.stack ?? '').split('\n').filter((l) => l.trimStart().startsWith('at ')).slice(0, 6)
+    .map((l) => l.trim().replace(/^at /, '').replace(/\(?file:\/\/[^)]*\/([^/)]+)\)?/, '$1'));
+  return `${e.name}: ${e.message}${frames.length > 0 ? ` (at ${frames.join(' < ')})` : ''}`;
+}
+
 function stress(p: StressParams): StressResult {
   const exchange = new Float64Array(p.exchange);
   const control = new Int32Array(p.control);
@@ -122,8 +135,7 @@ function stress(p: StressParams): StressResult {
   const me = p.lane * PROGRESS_WORDS;
   const next = rng(p.seed);
   const failures: string[] = [];
-  const events: GcEvent[] = [];
-  const stopListening = heap.onGC((e) => events.push(e));
+  const stopRecording = p.pauseLog !== undefined ? recordPausesOf(heap, p.pauseLog) : () => {};
   const start = performance.now();
   let iterations = 0;
   let allocated = 0;
@@ -134,77 +146,140 @@ function stress(p: StressParams): StressResult {
     if (failures.length < 20) failures.push(`worker ${heap.workerId} lane ${p.lane}: ${msg}`);
   };
 
-  // Graphs a dead predecessor on this lane published must still be intact.
-  for (let e = 0; e < LANE_ENTRIES; e++) {
-    const id = exchange[p.lane * LANE_ENTRIES + e]!;
-    if (id === 0) continue;
-    heap.scope(() => {
-      const root = rootedHandle(id);
-      if (root === 0) return;
-      if (checkGraph(heap, t, root) !== false) Atomics.add(progress, me + P_ADOPTED, 1);
-      else fail(`graph ${id} left by a dead worker on this lane is corrupt`);
-    });
-  }
+  // Fault runs: finalizable and large objects, bundles, weak refs, and the handle-op marks
+  // that let the audit account for a handle stranded by a kill in the middle of a publish.
+  const f = p.faults;
+  const ledger = f !== undefined ? new Ledger(f.ledger) : undefined;
+  const ids = ledger !== undefined ? ledgerIds(ledger) : undefined;
+  const weak = ledger !== undefined ? new WeakChecks(heap, t, ledger, fail) : undefined;
+  if (ledger !== undefined) countFinalizers(heap, t, ledger, f!.thread);
+  const opWord = ledger !== undefined ? ledger.threadWord(f!.thread, T_HANDLE_OP) : 0;
+  const setOp = (op: number): void => {
+    if (ledger !== undefined) Atomics.store(ledger.i32, opWord, op);
+  };
 
-  while (Atomics.load(control, C_STOP) === 0) {
-    iterations++;
-    Atomics.add(progress, me + P_ITER, 1);
-    const r = next();
-    if (r < p.churn) {
-      const depth = 4 + ((next() * 6) | 0);
-      const nodes = heap.scope(() => checkTree(makeTree(depth)));
-      if (nodes !== (1 << (depth + 1)) - 1) fail(`garbage tree of depth ${depth} has ${nodes} nodes`);
-      allocated += nodes;
-      pendingK += nodes;
-    } else if (r < p.churn + (1 - p.churn) * 0.35) {
-      // Build a graph and publish it on this lane, releasing the one it replaces.
-      const e = (next() * LANE_ENTRIES) | 0;
-      const size = 8 + ((next() * p.graphSize) | 0);
-      const id = heap.scope(() => heap.persist(buildGraph(heap, t, (next() * SHAPES) | 0, size, (next() * 2 ** 31) | 0, p.lane)).id);
-      const old = exchange[p.lane * LANE_ENTRIES + e]!;
-      exchange[p.lane * LANE_ENTRIES + e] = id;
-      if (old !== 0) {
-        try {
-          heap.handle(old).release();
-        } catch {
-          // Already released by the main thread after a predecessor died.
+  try {
+    // Graphs a dead predecessor on this lane published must still be intact.
+    for (let e = 0; e < LANE_ENTRIES; e++) {
+      const id = entryId(exchange[p.lane * LANE_ENTRIES + e]!);
+      if (id < 0) continue;
+      heap.scope(() => {
+        const root = rootedHandle(id);
+        if (root === 0) return;
+        if (checkGraph(heap, t, root) !== false) Atomics.add(progress, me + P_ADOPTED, 1);
+        else fail(`graph ${id} left by a dead worker on this lane is corrupt`);
+      });
+    }
+
+    while (Atomics.load(control, C_STOP) === 0) {
+      iterations++;
+      Atomics.add(progress, me + P_ITER, 1);
+      if (weak !== undefined && (iterations & 15) === 0) weak.check();
+      const r = next();
+      if (r < p.churn) {
+        const kind = ledger !== undefined ? next() : 0;
+        if (kind < 0.6) {
+          const depth = 4 + ((next() * 6) | 0);
+          const nodes = heap.scope(() => checkTree(makeTree(depth)));
+          if (nodes !== (1 << (depth + 1)) - 1) fail(`garbage tree of depth ${depth} has ${nodes} nodes`);
+          allocated += nodes;
+          pendingK += nodes;
+        } else if (kind < 0.7) {
+          if (!largeChurn(heap, t, ledger!, next)) fail('a large array read back other values than were written');
+          allocated += 2;
+        } else if (kind < 0.9) {
+          finalizableChurn(heap, t, ids!, 8);
+          allocated += 8;
+        } else if (next() < 0.7) {
+          weak!.addDead();
+        } else {
+          weak!.liveAcrossCollection();
         }
-      }
-      allocated += size;
-      pendingK += size;
-      Atomics.add(progress, me + P_BUILT, 1);
-    } else if (r < p.churn + (1 - p.churn) * 0.85) {
-      // Check any worker's published graph.
-      const id = exchange[((next() * p.lanes * LANE_ENTRIES) | 0)]!;
-      if (id !== 0) {
-        heap.scope(() => {
-          const root = rootedHandle(id);
-          if (root === 0) return;
-          const ok = checkGraph(heap, t, root);
-          if (ok === false) fail(`graph ${id} (built on lane ${heap.getI32(root, t.Root.tag)}) fails its checksum`);
-          else if (ok === true) Atomics.add(progress, me + P_CHECKED, 1);
+      } else if (r < p.churn + (1 - p.churn) * 0.35) {
+        // Build a graph and publish it on this lane, releasing the one it replaces.
+        const e = (next() * LANE_ENTRIES) | 0;
+        const shape = (next() * (ledger !== undefined ? SHAPES + 1 : SHAPES)) | 0;
+        const size = shape === SHAPE_BUNDLE ? 4 + ((next() * 12) | 0) : 8 + ((next() * p.graphSize) | 0);
+        const old = entryId(exchange[p.lane * LANE_ENTRIES + e]!);
+        const id = heap.scope(() => {
+          const root = buildGraph(heap, t, shape, size, (next() * 2 ** 31) | 0, p.lane, ids);
+          setOp(OP_PUBLISH);
+          return heap.persist(root).id;
         });
+        exchange[p.lane * LANE_ENTRIES + e] = idEntry(id);
+        setOp(OP_RELEASE);
+        if (old >= 0) {
+          try {
+            heap.handle(old).release();
+          } catch {
+            // Already released by the main thread after a predecessor died.
+          }
+        }
+        setOp(0);
+        allocated += size;
+        pendingK += size;
+        Atomics.add(progress, me + P_BUILT, 1);
+      } else if (r < p.churn + (1 - p.churn) * 0.85) {
+        // Check any worker's published graph.
+        const id = entryId(exchange[((next() * p.lanes * LANE_ENTRIES) | 0)]!);
+        if (id >= 0) {
+          heap.scope(() => {
+            const root = rootedHandle(id);
+            if (root === 0) return;
+            const ok = checkGraph(heap, t, root);
+            if (ok === false) fail(`graph ${id} (built on lane ${heap.getI32(root, t.Root.tag)}) fails its checksum`);
+            else if (ok === true) Atomics.add(progress, me + P_CHECKED, 1);
+          });
+        }
+      } else if (r < p.churn + (1 - p.churn) * 0.95) {
+        // Only the owner mutates a graph, so that readers always see a consistent checksum.
+        const id = entryId(exchange[p.lane * LANE_ENTRIES + ((next() * LANE_ENTRIES) | 0)]!);
+        if (id >= 0) {
+          heap.scope(() => {
+            const root = rootedHandle(id);
+            if (root !== 0) mutateGraph(heap, t, root, (next() * 2 ** 31) | 0);
+          });
+        }
+      } else if (next() < p.collectRate * 20) {
+        if (weak !== undefined) weak.collectWithLiveTarget();
+        else heap.collect();
+        Atomics.add(progress, me + P_COLLECTS, 1);
       }
-    } else if (r < p.churn + (1 - p.churn) * 0.95) {
-      // Only the owner mutates a graph, so that readers always see a consistent checksum.
-      const id = exchange[p.lane * LANE_ENTRIES + ((next() * LANE_ENTRIES) | 0)]!;
-      if (id !== 0) {
-        heap.scope(() => {
-          const root = rootedHandle(id);
-          if (root !== 0) mutateGraph(heap, t, root, (next() * 2 ** 31) | 0);
-        });
+      if (pendingK >= 1000) {
+        Atomics.add(progress, me + P_ALLOC_KOBJ, (pendingK / 1000) | 0);
+        pendingK %= 1000;
       }
-    } else if (next() < p.collectRate * 20) {
-      heap.collect();
-      Atomics.add(progress, me + P_COLLECTS, 1);
     }
-    if (pendingK >= 1000) {
-      Atomics.add(progress, me + P_ALLOC_KOBJ, (pendingK / 1000) | 0);
-      pendingK %= 1000;
-    }
+  } catch (e) {
+    // The loop ends at its first unexpected error (out of memory, corruption found in a
+    // pause, a stale ref): what follows one would only repeat it.
+    fail(describeError(e));
+  } finally {
+    stopRecording();
   }
-  stopListening();
-  return { workerId: heap.workerId, iterations, allocatedObjects: allocated, elapsedMs: performance.now() - start, failures, events };
+  return { workerId: heap.workerId, iterations, allocatedObjects: allocated, elapsedMs: performance.now() - start, failures };
+}
+
+function collector(p: CollectorParams): CollectorResult {
+  const control = new Int32Array(p.control);
+  const ledger = new Ledger(p.ledger);
+  countFinalizers(heap, t, ledger, p.thread);
+  const stopRecording = p.pauseLog !== undefined ? recordPausesOf(heap, p.pauseLog) : () => {};
+  const failures: string[] = [];
+  let collections = 0;
+  try {
+    while (Atomics.load(control, C_STOP) === 0) {
+      heap.scope(() => checkTree(makeTree(6)));
+      heap.collect();
+      ledger.add(L_COLLECTOR_COLLECTS);
+      collections++;
+    }
+  } catch (e) {
+    failures.push(`collector (worker ${heap.workerId}): ${describeError(e)}`);
+  } finally {
+    stopRecording();
+  }
+  return { collections, failures };
 }
 
 Comlink.expose(api, nodeEndpoint(parentPort!));

@@ -1,21 +1,21 @@
 // `bibop diff A B`: per type and per size class, what grew or shrank from snapshot A to B.
 
 import { basename } from 'node:path';
-import { parseArgs } from 'node:util';
 import { diffMaps, renderDiff } from '../inspect/diff.js';
-import { parseOrUsage, runCommand, UsageError, type Command } from './command.js';
-import { openSnapshotFile } from './snapshot-file.js';
+import { defineCommand } from './command.js';
+import { openSnapshotFile, snapshotFailure } from './snapshot-file.js';
 
-export const diffCommand: Command = {
+export const diffCommand = defineCommand({
   name: 'diff',
-  usage: `  bibop diff A B           per type and size class, what grew or shrank from snapshot A to B`,
-  run: (argv) => runCommand('diff', () => {
-    const { positionals } = parseOrUsage(() => parseArgs({ args: argv, allowPositionals: true, options: {} }));
-    if (positionals.length !== 2) throw new UsageError(`two snapshots expected (A B), got ${positionals.length}`);
-    const [a, b] = positionals as [string, string];
-    const before = openSnapshotFile(a, 'A').heapMap();
-    const after = openSnapshotFile(b, 'B').heapMap();
-    console.log(renderDiff(diffMaps(before, after), [basename(a), basename(b)]));
-    return 0;
-  }),
-};
+  summary: 'per type and size class, what grew or shrank from snapshot A to B',
+  args: [{ name: 'A' }, { name: 'B' }],
+  options: {},
+  run(_v, [a, b]) {
+    return snapshotFailure('diff', () => {
+      const before = openSnapshotFile(a!).heapMap();
+      const after = openSnapshotFile(b!).heapMap();
+      console.log(renderDiff(diffMaps(before, after), [basename(a!), basename(b!)]));
+      return 0;
+    });
+  },
+});

@@ -3,24 +3,21 @@
 // every collection; runs until interrupted.
 
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { startLiveServer } from '../inspect/live-server.js';
-import { parseOrUsage, positiveInt, runCommand, type Command } from './command.js';
+import { defineCommand } from './command.js';
 
-export const serveCommand: Command = {
+export const serveCommand = defineCommand({
   name: 'serve',
-  usage: `  bibop serve [--port N] [--workers N] [--heap MB]
-                           a live view in a browser: workers churn one heap in the page, and the
-                           map is redrawn after every collection (on 127.0.0.1)`,
-  run: (argv) => runCommand('serve', async () => {
-    const { values } = parseOrUsage(() => parseArgs({
-      args: argv, options: { port: { type: 'string' }, workers: { type: 'string' }, heap: { type: 'string' } },
-    }));
-    const port = values.port === undefined ? 0 : positiveInt(values.port, 0, 'port', 65535);
-    const heapMiB = positiveInt(values.heap, 16, 'heap', 1024);
+  summary: 'a live view in a browser: workers churn one heap in the page, the map redrawn after every collection',
+  options: {
+    port: { kind: 'int', min: 0, max: 65535, default: 0, value: 'N', help: 'port on 127.0.0.1 (0: any free one)' },
+    workers: { kind: 'int', min: 1, max: 16, default: 3, value: 'N', help: 'Web Workers in the page' },
+    heap: { kind: 'int', min: 2, max: 1024, default: 16, value: 'MB', unit: 'MiB', help: "the page's initial heap size" },
+  },
+  async run(v) {
     const server = await startLiveServer({
       browserBundle: fileURLToPath(new URL('../browser.js', import.meta.url)),
-      port, workers: positiveInt(values.workers, 3, 'workers', 16), heapBytes: heapMiB << 20, maxHeapBytes: Math.max(64, heapMiB * 4) << 20,
+      port: v.port, workers: v.workers, heapBytes: v.heap << 20, maxHeapBytes: Math.max(64, v.heap * 4) << 20,
     });
     console.log(`bibop serve: open ${server.url}/ in a browser (Ctrl-C stops)`);
     await new Promise<void>((resolve) => {
@@ -29,5 +26,5 @@ export const serveCommand: Command = {
     });
     await server.close();
     return 0;
-  }),
-};
+  },
+});

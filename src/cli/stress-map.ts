@@ -11,11 +11,14 @@ export interface FinalHeapFiles {
   onFinalHeap: ((heap: Heap) => void) | undefined;
   /** Lines for the report: the files written. */
   reportLines(): string[];
+  /** The files written, for --json. */
+  written(): { map?: string; snapshot?: string };
 }
 
 export function finalHeapFiles(mapFile: string | undefined, snapshotFile: string | undefined): FinalHeapFiles {
   const written: string[] = [];
-  if (mapFile === undefined && snapshotFile === undefined) return { onFinalHeap: undefined, reportLines: () => [] };
+  const files: { map?: string; snapshot?: string } = {};
+  if (mapFile === undefined && snapshotFile === undefined) return { onFinalHeap: undefined, reportLines: () => [], written: () => files };
   return {
     onFinalHeap: (heap) => {
       if (snapshotFile !== undefined) {
@@ -23,12 +26,15 @@ export function finalHeapFiles(mapFile: string | undefined, snapshotFile: string
         writeFileSync(snapshotFile, heap.snapshot({ onProgress: progress.report }));
         progress.done();
         written.push(`snapshot           ${snapshotFile} (bibop map, diff, export read it)`);
+        files.snapshot = snapshotFile;
       }
       if (mapFile !== undefined) {
         writeFileSync(mapFile, renderHtmlMap(heap.heapMap(), 'bibop stress: the heap when the workers stopped', new Date().toISOString()));
         written.push(`heap map           ${mapFile} (open it in a browser)`);
+        files.map = mapFile;
       }
     },
     reportLines: () => written,
+    written: () => files,
   };
 }

@@ -15,14 +15,27 @@ export const P_ADOPTED = 6; // graphs of a dead predecessor found intact
 /** Word 0 of the control buffer: the main thread sets it to 1 to end every stress loop. */
 export const C_STOP = 0;
 
-/** Handle ids published per lane in the exchange (a Float64Array; 0 = empty). */
+/** Handle ids published per lane in the exchange (a Float64Array). */
 export const LANE_ENTRIES = 4;
+
+// An exchange entry holds handle id + 1, and 0 when empty: 0 is a valid handle id (the
+// first entry of a fresh handle table), so it cannot mean "nothing published".
+export const EMPTY_ENTRY = 0;
+
+/** The handle id an exchange entry holds, or -1 if it is empty. */
+export function entryId(entry: number): number {
+  return entry === EMPTY_ENTRY ? -1 : entry - 1;
+}
+
+export function idEntry(id: number): number {
+  return id + 1;
+}
 
 export interface StressParams {
   /** Int32Array; the loop runs until C_STOP is set. */
   control: SharedArrayBuffer;
   seed: number;
-  /** Exchange of published graphs: lanes × LANE_ENTRIES handle ids (Float64Array). */
+  /** Exchange of published graphs: lanes × LANE_ENTRIES entries (Float64Array; see idEntry). */
   exchange: SharedArrayBuffer;
   lane: number;
   lanes: number;
@@ -33,6 +46,33 @@ export interface StressParams {
   graphSize: number;
   /** Probability that an iteration collects explicitly. */
   collectRate: number;
+  /** The run's pause log (pauses.ts): this worker records every collection it runs. */
+  pauseLog?: SharedArrayBuffer;
+  /** Fault runs: the ledger (ledger.ts) and this lane's thread index in it; adds large and
+   *  finalizable objects, bundles and weak refs to the mix. */
+  faults?: FaultParams;
+}
+
+export interface FaultParams {
+  ledger: SharedArrayBuffer;
+  thread: number;
+}
+
+/** The collector lane of a fault run: collects in a loop until C_STOP, to be killed mid-pause. */
+export interface CollectorParams extends FaultParams {
+  control: SharedArrayBuffer;
+  pauseLog?: SharedArrayBuffer;
+}
+
+/** What the attach/detach churner (workers/churner.ts) posts when it stops. */
+export interface ChurnerResult {
+  cycles: number;
+  failures: string[];
+}
+
+export interface CollectorResult {
+  collections: number;
+  failures: string[];
 }
 
 export interface StressResult {
@@ -41,7 +81,6 @@ export interface StressResult {
   allocatedObjects: number;
   elapsedMs: number;
   failures: string[];
-  events: GcEvent[];
 }
 
 export interface MutatorApi {
@@ -60,6 +99,7 @@ export interface MutatorApi {
   verify(): VerifyResult;
   stats(): HeapStats;
   stress(params: StressParams): StressResult;
+  collector(params: CollectorParams): CollectorResult;
   binaryTrees(minDepth: number, maxDepth: number, longLivedHandle: number): number;
   /** This worker's share of binary-trees: iterations i with i % shards === shard, at every depth. */
   binaryTreesShard(minDepth: number, maxDepth: number, shard: number, shards: number): number;
