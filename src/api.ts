@@ -13,7 +13,7 @@ import {
   G_VERSION, GC_FLAG_VERIFY, GC_FLAG_ZAP, GC_KIND_MAJOR, H_REF, HANDLE_CHUNK_BYTES, HDR_TYPE_MASK, HK_STRONG, HK_WEAK,
   LAYOUT_VERSION, MAGIC, MAX_ARENA_BYTES, MAX_WORKERS, MIN_ARENA_BYTES, PAGE_BYTES, PAGE_LOG, PAGE_TABLE_WORD,
   PI_OLD, PK_HEADER, PT_INFO, PT_WORDS, TK_ARRAY, TK_STRUCT, TLAB_CURSOR, TLAB_LIMIT, TLAB_WORDS, W_GEN,
-  W_ROOT_BASE, W_ROOT_LIMIT, W_ROOT_SPAN, W_ROOT_SPARE, W_ROOT_TOP, W_SAFEPOINT_MS, W_STATE, W_THREAD_ID, W_TLAB,
+  W_PIN, W_ROOT_BASE, W_ROOT_LIMIT, W_ROOT_SPAN, W_ROOT_SPARE, W_ROOT_TOP, W_SAFEPOINT_MS, W_STATE, W_THREAD_ID, W_TLAB,
   WS_DEAD, WS_RUNNING, arenaLayout, workerWord,
 } from './heap/layout.js';
 import { CLASS_SPAN_PAGES, MAX_SMALL_BYTES, NUM_SIZE_CLASSES } from './heap/sizeclasses.js';
@@ -215,6 +215,7 @@ export class Heap extends Thread {
     heap.u32[ctl + W_ROOT_TOP] = 0;
     heap.u32[ctl + W_ROOT_LIMIT] = 0;
     heap.u32[ctl + W_ROOT_SPARE] = 0;
+    heap.u32[ctl + W_PIN] = 0;
     publishParked(arena.i32, slot, gen);
     return heap;
   }
@@ -411,7 +412,12 @@ export class Heap extends Thread {
   /** @internal */
   private pushRoot(ref: number): void {
     const ctl = this.ctl;
-    if (this.u32[ctl + W_ROOT_TOP]! >= this.rootLimit) this.growRoots();
+    if (this.u32[ctl + W_ROOT_TOP]! >= this.rootLimit) {
+      // Growing may collect, and `ref` may be held by nothing else yet: pin it meanwhile.
+      this.u32[ctl + W_PIN] = ref;
+      this.growRoots();
+      this.u32[ctl + W_PIN] = 0;
+    }
     const top = this.u32[ctl + W_ROOT_TOP]!;
     this.u32[top] = ref;
     this.u32[ctl + W_ROOT_TOP] = top + 1;
@@ -742,9 +748,16 @@ export class Heap extends Thread {
     // Handle entries change only while their writer runs, never during a collection.
     const make = (): number => {
       let index = -1;
-      for (let attempt = 0; index < 0; attempt++) {
-        index = allocHandle(this, kind, ref, this.slot);
-        if (index < 0) onPoolEmpty(this, this.pauses, largeSpanPages(HANDLE_CHUNK_BYTES), attempt, NEED_SYSTEM);
+      // A new handle chunk may need a collection, and until its entry exists `ref` may be held
+      // by nothing else: pin it meanwhile.
+      this.u32[this.ctl + W_PIN] = ref;
+      try {
+        for (let attempt = 0; index < 0; attempt++) {
+          index = allocHandle(this, kind, ref, this.slot);
+          if (index < 0) onPoolEmpty(this, this.pauses, largeSpanPages(HANDLE_CHUNK_BYTES), attempt, NEED_SYSTEM);
+        }
+      } finally {
+        this.u32[this.ctl + W_PIN] = 0;
       }
       return handleId(this, index);
     };

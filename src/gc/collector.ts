@@ -22,7 +22,7 @@ import {
   G_EVENT_SEQ, G_EVENT_SWEEP_US, G_FINAL_PENDING, G_GC_FLAGS, G_GC_STARTED, G_INITIAL_PAGES, G_LIVE_KIB,
   G_MAJOR_COUNT, G_MAX_PAGES, G_MINOR_COUNT, G_PAUSE_COUNT, GC_FLAG_IN_PAUSE, GC_FLAG_ZAP, GC_KIND_MAJOR, GC_KIND_MINOR,
   H_META, H_NEXT, H_REF, HK_FINAL, HK_MASK, HK_STRONG, HK_WEAK, MAX_WORKERS, PAUSE_RING_SIZE, PAUSE_RING_WORD,
-  W_FINAL_HEAD, W_STATE, workerWord, PAGE_BYTES,
+  W_FINAL_HEAD, W_PIN, W_STATE, workerWord, PAGE_BYTES,
 } from '../heap/layout.js';
 import { allocHandle, handleCapacity, handleWord } from '../heap/handles.js';
 import { growArena } from '../heap/pagepool.js';
@@ -64,7 +64,7 @@ class FinalQueueSink implements FinalizableSink {
       t.syncViews();
       index = allocHandle(t, HK_FINAL, ref, runner);
     }
-    if (index < 0) return false; // no room for the entry: the object waits for the next collection
+    if (index < 0) return false; // no room for the entry: phase 1 keeps the object for the next collection
     if (faultHook !== null) faultHook(FP_FINAL_ENTRY);
     const v = t.u32;
     const q = workerWord(runner) + W_FINAL_HEAD;
@@ -98,6 +98,7 @@ export function collectInPause(t: Thread, marker: Marker, walker: SpanWalker, ki
     for (roots.reset(u32, ctl, committed); roots.next();) {
       for (let r = roots.from; r < roots.to; r++) marker.mark(u32[r]!);
     }
+    marker.mark(u32[ctl + W_PIN]!);
   }
   const handles = handleCapacity(u32);
   for (let h = 0; h < handles; h++) {

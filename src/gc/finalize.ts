@@ -5,13 +5,15 @@
 // callback reads it (and all it reaches) and may allocate. Once the entry is freed, the next
 // collection that finds the object unreachable frees it without a second finalization.
 //
-// Kill safety: an entry is taken off its queue, then freed, then its callback runs. A thread
-// killed in between leaves an HK_FINAL entry on no queue; recover.ts puts it back (its
-// callback never ran). So a finalizer runs at most once, and is lost only if its thread dies
-// inside the callback itself.
+// Kill safety: an entry is taken off its queue, the object is named in W_FINALIZING, the
+// entry is freed, the callback runs, W_FINALIZING is cleared. A thread killed before the free
+// leaves an HK_FINAL entry on no queue, which recover.ts puts back (its callback never ran); one
+// killed after it, with W_FINALIZING set, lost that finalization, and recovery counts it in
+// G_FINAL_INTERRUPTED (stats().finalizersInterrupted). So a finalizer runs at most once, and a
+// run that a death cut short is counted, never silent.
 
 import type { Thread } from '../heap/thread.js';
-import { G_FINAL_PENDING, H_NEXT, H_REF, HDR_TYPE_MASK, W_FINAL_HEAD } from '../heap/layout.js';
+import { G_FINAL_PENDING, H_NEXT, H_REF, HDR_TYPE_MASK, W_FINAL_HEAD, W_FINALIZING } from '../heap/layout.js';
 import { freeHandle, handleEntry } from '../heap/handles.js';
 import { FP_FINAL_UNLINKED, faultHook } from '../heap/faults.js';
 
@@ -49,11 +51,16 @@ export class Finalizers {
           scopes.root(ref);
           t.u32[t.ctl + W_FINAL_HEAD] = t.u32[handleEntry(t, head - 1) + H_NEXT]!;
           if (faultHook !== null) faultHook(FP_FINAL_UNLINKED);
+          t.u32[t.ctl + W_FINALIZING] = ref;
           freeHandle(t, head - 1);
           Atomics.sub(t.u32, G_FINAL_PENDING, 1);
           if (ref >>> 2 >= t.viewWords) t.syncViews();
           const fn = this.callbacks.get(t.u32[ref >>> 2]! & HDR_TYPE_MASK);
-          if (fn !== undefined) fn(ref);
+          try {
+            if (fn !== undefined) fn(ref);
+          } finally {
+            t.u32[t.ctl + W_FINALIZING] = 0;
+          }
         });
         ran++;
       }

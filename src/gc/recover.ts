@@ -22,7 +22,7 @@
 import type { Thread } from '../heap/thread.js';
 import {
   BITMAP_WORDS, G_DEATHS, G_DEATHS_SEEN, G_GC_FLAGS, GC_FLAG_IN_PAUSE, HANDLE_DIR_WORD, MAX_WORKERS, PK_LARGE_HEAD,
-  PK_SMALL_HEAD, PK_SYSTEM_HEAD, ROOT_SPARES_KEPT, S_CHUNK_PREV, S_MARK, W_FINAL_HEAD, W_ROOT_SPARE, G_COMMITTED_PAGES, W_ROOT_BASE, W_ROOT_LIMIT, W_ROOT_SPAN,
+  PK_SMALL_HEAD, PK_SYSTEM_HEAD, ROOT_SPARES_KEPT, S_CHUNK_PREV, S_MARK, W_FINAL_HEAD, W_FINALIZING, W_PIN, G_FINAL_INTERRUPTED, W_ROOT_SPARE, G_COMMITTED_PAGES, W_ROOT_BASE, W_ROOT_LIMIT, W_ROOT_SPAN,
   W_ROOT_TOP, W_STATE, WS_DEAD, WS_FREE, WS_PARKED, WS_RUNNING, WS_STOPPED, workerWord, G_HANDLE_CHUNKS,
 } from '../heap/layout.js';
 import { retireAllTlabs } from '../heap/allocator.js';
@@ -109,7 +109,10 @@ export function recover(t: Thread, walker: SpanWalker): number {
     u32[ctl + W_ROOT_TOP] = 0;
     u32[ctl + W_ROOT_LIMIT] = 0;
     u32[ctl + W_ROOT_SPARE] = 0;
+    u32[ctl + W_PIN] = 0;
     u32[ctl + W_FINAL_HEAD] = 0;
+    if (u32[ctl + W_FINALIZING] !== 0) u32[G_FINAL_INTERRUPTED] = u32[G_FINAL_INTERRUPTED]! + 1;
+    u32[ctl + W_FINALIZING] = 0;
     if (Atomics.compareExchange(i32, ctl + W_STATE, WS_DEAD, WS_FREE) === WS_DEAD) freed++;
   }
 

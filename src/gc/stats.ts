@@ -2,7 +2,7 @@
 // allocations stale while other workers run).
 
 import {
-  BITMAP_WORDS, G_COMMITTED_PAGES, G_FINAL_PENDING, G_LIVE_KIB, G_MAJOR_COUNT, G_MAX_PAGES, G_MINOR_COUNT,
+  BITMAP_WORDS, G_COMMITTED_PAGES, G_FINAL_INTERRUPTED, G_FINAL_PENDING, G_LIVE_KIB, G_MAJOR_COUNT, G_MAX_PAGES, G_MINOR_COUNT,
   G_PAUSE_COUNT, MAX_WORKERS, NUM_ALLOC_CLASSES, PAGE_BYTES, PAUSE_RING_SIZE, PAUSE_RING_WORD, PI_ORPHAN, PK_FREE,
   PK_LARGE_HEAD, PK_SMALL_HEAD, S_ALLOC, S_BLOCK_BYTES, S_QUARANTINED, TLAB_CURSOR, TLAB_START, TLAB_WORDS, W_STATE, W_TLAB,
   WORKER_STATE_NAMES, workerWord,
@@ -29,6 +29,8 @@ export interface HeapStats {
   /** Workers by state name. */
   workers: Record<string, number>;
   pendingFinalizers: number;
+  /** Finalizations lost because their thread died while running them (at most once still holds). */
+  finalizersInterrupted: number;
 }
 
 export function heapStats(arena: Arena, walker: SpanWalker): HeapStats {
@@ -102,5 +104,6 @@ export function heapStats(arena: Arena, walker: SpanWalker): HeapStats {
     pauseMs: { p50: pct(0.5), p99: pct(0.99), max: count === 0 ? 0 : pauses[count - 1]! / 1000, count: u32[G_PAUSE_COUNT]! },
     workers,
     pendingFinalizers: Atomics.load(u32, G_FINAL_PENDING),
+    finalizersInterrupted: u32[G_FINAL_INTERRUPTED]!,
   };
 }

@@ -77,7 +77,11 @@ export function findFinalizable(arena: Arena, walker: SpanWalker, marker: Marker
         const ref = kind === PK_LARGE_HEAD ? base + SPAN_HEADER_BYTES : base + SPAN_HEADER_BYTES + slot * block;
         const header = u32[ref >>> 2]!;
         if (header === ZAP_WORD || (header & HDR_FINALIZED) !== 0 || !isFinalizableType(u32, header)) continue;
-        if (!sink.queue(ref, owner)) continue;
+        if (!sink.queue(ref, owner)) {
+          // No room for its queue entry in this pause: keep it, unfinalized, for the next one.
+          marker.mark(ref);
+          continue;
+        }
         u32[ref >>> 2] = (header | HDR_FINALIZED) >>> 0;
         marker.mark(ref);
         found++;

@@ -31,7 +31,7 @@ import {
   PK_HEADER, PK_LARGE_HEAD, PK_SMALL_HEAD, PK_SYSTEM_HEAD, REFMAP_WORD, SPAN_HEADER_BYTES, S_ALLOC, S_BLOCK_BYTES,
   S_CHUNK_PREV, S_DIRTY, S_MARK, S_NEXT, S_PAGES, S_SLOTS, SYS_HANDLE_CHUNK, SYS_ROOT_STACK, TF_FINALIZE, TK_ARRAY,
   TK_STRUCT, TLAB_LIMIT, TLAB_WORDS, TYPE_TABLE_WORD, TYPE_WORDS, T_BYTES, T_KIND, T_REF_COUNT, T_REF_START,
-  W_ROOT_SPAN, W_ROOT_SPARE, W_ROOT_TOP, W_STATE, W_TLAB, WS_DEAD, ZAP_WORD, workerWord,
+  W_PIN, W_ROOT_SPAN, W_ROOT_SPARE, W_ROOT_TOP, W_STATE, W_TLAB, WS_DEAD, ZAP_WORD, workerWord,
 } from '../heap/layout.js';
 import { CLASS_BLOCK_BYTES, CLASS_SLOTS, CLASS_SPAN_PAGES, MAX_SMALL_BYTES, NUM_SIZE_CLASSES } from '../heap/sizeclasses.js';
 import { CLASS_OF_GRANULES } from '../heap/types.js';
@@ -186,6 +186,7 @@ function verifyAll(arena: Arena, walker: SpanWalker, c: Checker): void {
       }
     }
     if (u32[ctl + W_ROOT_SPAN] !== 0 && u32[ctl + W_ROOT_TOP]! > chunkEnd(u32[ctl + W_ROOT_SPAN]!)) c.fail(`worker ${slot}: root top beyond its chunk`);
+    c.ref(u32[ctl + W_PIN]!, () => `worker ${slot}'s pinned ref`);
     for (let k = 0; k < NUM_ALLOC_CLASSES; k++) {
       if (u32[ctl + W_TLAB + k * TLAB_WORDS + TLAB_LIMIT] !== 0) c.fail(`worker ${slot}: TLAB of class ${k} is not retired inside a pause`);
     }

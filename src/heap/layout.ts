@@ -61,6 +61,7 @@ export const LAYOUT_VERSION = 1;
 //    28  G_FINAL_PENDING (A)  objects queued for finalization and not yet run
 //    29  G_DEATHS_SEEN        G_DEATHS when a pause last recovered what dead workers left
 //    30  G_GC_INTERVAL        stress: every worker collects after this many allocations (0: off)
+//    31  G_FINAL_INTERRUPTED  finalizations lost because their thread died while running them
 //   32‥47  G_EVENT_*          the last GcEvent (see below)
 //   48‥49  G_TIME_ORIGIN      f64 Date.now() at creation; worker clocks are ms since this
 //   64‥64+2·N  G_CENTRAL      per size class: head of the central list of partly free spans (A)
@@ -96,6 +97,7 @@ export const G_DEATHS = 27;
 export const G_FINAL_PENDING = 28;
 export const G_DEATHS_SEEN = 29;
 export const G_GC_INTERVAL = 30;
+export const G_FINAL_INTERRUPTED = 31;
 
 // The last GcEvent, written by the collector before it ends the pause, so that a worker
 // that joined a collection as a participant can return the event of that collection.
@@ -154,7 +156,11 @@ export const PAUSE_RING_SIZE = 1024;
 //                      stopped at a safepoint (not per refill: a clock read there costs ~2%)
 //     7  W_THREAD_ID       threadId of the worker, for error messages
 //     8  W_ROOT_SPARE      root-stack chunks this worker grew into and left (roots.ts)
+//     9  W_PIN             a root: a caller's ref held across a step that may collect before
+//                      the ref is rooted anywhere (root() growing the stack, persist(), weak())
 //    10  W_FINAL_HEAD      finalization queue of this worker: handle index + 1
+//    11  W_FINALIZING      the object whose finalizer this worker is running (0: none); set
+//                      before its queue entry is freed, cleared after the callback returns
 // 29‥31  W_NO_TLAB        a TLAB that is always empty (large structs point here)
 //    32‥  W_TLAB           per allocation class: [cursor, limit, start] byte addresses
 // ---------------------------------------------------------------------------------------
@@ -167,7 +173,9 @@ export const W_ROOT_SPAN = 5;
 export const W_SAFEPOINT_MS = 6;
 export const W_THREAD_ID = 7;
 export const W_ROOT_SPARE = 8;
+export const W_PIN = 9;
 export const W_FINAL_HEAD = 10;
+export const W_FINALIZING = 11;
 export const W_NO_TLAB = 29;
 export const W_TLAB = 32;
 export const TLAB_WORDS = 3;

@@ -14,7 +14,7 @@
 import type { Thread } from '../heap/thread.js';
 import {
   G_COMMITTED_PAGES, PAGE_LOG, PK_LARGE_HEAD, PK_SMALL_HEAD, S_CHUNK_PREV, W_FINAL_HEAD, W_ROOT_BASE, W_ROOT_LIMIT,
-  W_ROOT_SPAN, W_ROOT_SPARE, W_ROOT_TOP, W_STATE, W_THREAD_ID, WS_FREE, WS_RUNNING,
+  W_PIN, W_ROOT_SPAN, W_ROOT_SPARE, W_ROOT_TOP, W_STATE, W_THREAD_ID, WS_FREE, WS_RUNNING,
 } from '../heap/layout.js';
 import { retireAllTlabs } from '../heap/allocator.js';
 import { acquireLock, releaseLock } from '../heap/lock.js';
@@ -60,6 +60,7 @@ export function handBackSlot(t: Thread): void {
   u32[ctl + W_ROOT_TOP] = 0;
   u32[ctl + W_ROOT_LIMIT] = 0;
   u32[ctl + W_FINAL_HEAD] = 0;
+  u32[ctl + W_PIN] = 0;
   u32[ctl + W_THREAD_ID] = 0;
   t.rootLimit = 0;
   const was = Atomics.compareExchange(t.i32, ctl + W_STATE, WS_RUNNING, WS_FREE);

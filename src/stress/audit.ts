@@ -119,7 +119,7 @@ export function auditBaseline(heap: Heap, ctx: AuditContext): AuditReport {
   if (census.final > 0) problems.push(`${census.final} finalization entries left after the heap settled`);
   if (census.weakUncleared > 0) problems.push(`${census.weakUncleared} of ${census.weak} weak refs left behind still name an object, though nothing is live`);
 
-  const fin = finalizerAudit(ctx, problems);
+  const fin = finalizerAudit(ctx, problems, s.finalizersInterrupted);
 
   const u32 = new Uint32Array(heap.buffer);
   const busy: string[] = [];
@@ -145,7 +145,12 @@ export function auditBaseline(heap: Heap, ctx: AuditContext): AuditReport {
   };
 }
 
-function finalizerAudit(ctx: AuditContext, problems: string[]): AuditReport['finalizers'] {
+/**
+ * Every finalizable object made must have been finalized exactly once, but for the runs the
+ * heap counts as interrupted by their thread's death (stats().finalizersInterrupted): those
+ * may be lost, never repeated.
+ */
+function finalizerAudit(ctx: AuditContext, problems: string[], interrupted: number): AuditReport['finalizers'] {
   const { ledger } = ctx;
   const last = Math.min(ledger.count(L_NEXT_ID), LEDGER_IDS);
   let made = 0;
@@ -156,13 +161,12 @@ function finalizerAudit(ctx: AuditContext, problems: string[]): AuditReport['fin
     const runs = v & FINAL_RUNS_MASK;
     if ((v & FINAL_MADE) !== 0) made++;
     if (runs > 1) repeated.push(`#${id} ran ${runs} times`);
-    else if (runs === 0 && (v & FINAL_MADE) !== 0 && !ctx.lostInCallback.has(id)) missing.push(id);
+    else if (runs === 0 && (v & FINAL_MADE) !== 0) missing.push(id);
   }
-  // A kill inside a callback before it read the id lost one run that cannot be named.
-  const unexplained = Math.max(0, missing.length - ctx.lostInCallbackUnknown);
+  const unexplained = Math.max(0, missing.length - interrupted);
   if (repeated.length > 0) problems.push(`finalizers ran more than once: ${repeated.slice(0, 8).join(', ')}${repeated.length > 8 ? ` (${repeated.length} in all)` : ''}`);
   if (unexplained > 0) {
-    problems.push(`${unexplained} finalizable objects died without their finalizer running (ids ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}; ${ctx.lostInCallbackUnknown} runs lost to kills inside a callback)`);
+    problems.push(`${unexplained} finalizable objects died without their finalizer running (ids ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}; the heap counts ${interrupted} runs interrupted by kills, ${ctx.lostInCallback.size + ctx.lostInCallbackUnknown} of them seen inside a callback)`);
   }
   return {
     made,
@@ -170,6 +174,6 @@ function finalizerAudit(ctx: AuditContext, problems: string[]): AuditReport['fin
     ranOnUnsetIds: ledger.count(L_FINAL_UNSET),
     missing: missing.length,
     repeated: repeated.length,
-    forgiven: ctx.lostInCallback.size + Math.min(missing.length, ctx.lostInCallbackUnknown),
+    forgiven: Math.min(missing.length, interrupted),
   };
 }

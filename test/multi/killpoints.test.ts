@@ -91,6 +91,27 @@ describe('a worker killed at a fault point', () => {
   }, 120_000);
 });
 
+describe('a worker killed inside a finalizer callback', () => {
+  test('the run it cut short is counted (finalizersInterrupted), no finalizer runs twice, the queue drains', async () => {
+    const heap = Heap.create({ size: 16 * MiB, verifyEachGC: true });
+    await withWatchdog(60_000, heap, () => workers, async () => {
+      for (let round = 0; round < 3; round++) {
+        const { worker, slot } = await parkAt(heap, 0, round, 'in-finalizer');
+        await worker.terminate();
+        await until(() => ['dead', 'free'].includes(workerState(heap, slot)), `slot ${slot} to be declared dead`);
+        heap.collect();
+        expect(heap.stats().finalizersInterrupted).toBe(round + 1);
+      }
+      // The dead workers' queued entries moved to this thread, which has no callback: they are
+      // freed without one, and nothing is left queued.
+      heap.collect();
+      heap.runFinalizers();
+      expect(heap.stats().pendingFinalizers).toBe(0);
+      expect(heap.verify().errors).toEqual([]);
+    });
+  }, 90_000);
+});
+
 describe('storms of random kills', () => {
   test.each(['alloc', 'collect'] as const)('three workers (%s) on a fixed 64 MiB arena, one killed every few dozen scopes and replaced: no false out-of-memory, nothing leaks', async (mode) => {
     const heap = Heap.create({ size: 64 * MiB, maxSize: 64 * MiB, safepointTimeoutMs: 20_000 });

@@ -17,14 +17,22 @@ Atomics.store(sync, 2, heap.workerId + 1);
 const Node = heap.defineStruct('kp.Node', { next: 'ref', value: 'i32' });
 const Big = heap.defineArray('kp.Big', 'i32');
 const File = heap.defineStruct('kp.File', { fd: 'i32', next: 'ref' }, { finalize: true });
-heap.onFinalize(File, () => { /* counted by the test through stats() */ });
-
-setFaultHook((p) => {
-  if (p !== point || skip-- > 0) return;
+/** Announces that this thread is parked where the test wants it, and waits to be killed. */
+function park(): void {
   Atomics.store(sync, 0, 1);
   Atomics.notify(sync, 0);
   // Parked until terminated; the bound only keeps a test that forgot us from hanging forever.
   Atomics.wait(sync, 1, 0, 120_000);
+}
+
+// Action 'in-finalizer' parks inside the callback itself (point 0: no fault point).
+heap.onFinalize(File, () => {
+  if (workerData.action === 'in-finalizer' && skip-- <= 0) park();
+});
+
+setFaultHook((p) => {
+  if (p !== point || skip-- > 0) return;
+  park();
 });
 
 const kept: { release(): void }[] = [];
@@ -55,7 +63,8 @@ for (let round = 0; ; round++) {
       heap.scope(() => { const r = heap.alloc(Node); for (let i = 0; i < 1200; i++) heap.persist(r); });
       break;
     case 'roots': heap.scope(() => { for (let i = 0; i < 5000; i++) heap.alloc(Node); }); break;
-    case 'finalize': garbage(64, false, true); heap.collect(); heap.runFinalizers(); break;
+    case 'finalize':
+    case 'in-finalizer': garbage(64, false, true); heap.collect(); heap.runFinalizers(); break;
     case 'detach': garbage(512, true, false); heap.detach(); process.exit(0); break;
     default: throw new Error(`unknown action ${String(workerData.action)}`);
   }
