@@ -10,7 +10,7 @@ import { Arena } from './heap/arena.js';
 import {
   ARRAY_HEADER_BYTES, ARRAY_LENGTH_WORD, EK_F64, EK_I32, EK_REF, EK_U8, G_CHECKED, G_COMMITTED_PAGES, G_GC_FLAGS,
   G_GC_INTERVAL, G_GC_OWNER, G_HEADER_BYTES, G_INITIAL_PAGES, G_MAGIC, G_MAX_PAGES, G_POOL_HINT, G_SAFEPOINT_MS, G_TIME_ORIGIN_F64,
-  G_VERSION, GC_FLAG_VERIFY, GC_FLAG_ZAP, GC_KIND_MAJOR, H_REF, HANDLE_CHUNK_BYTES, HDR_TYPE_MASK, HK_STRONG, HK_WEAK,
+  G_VERSION, G_YOUNG_BUDGET_KIB, G_YOUNG_BYTES, GC_FLAG_VERIFY, GC_FLAG_ZAP, GC_KIND_MAJOR, GC_KIND_MINOR, H_REF, HANDLE_CHUNK_BYTES, HDR_TYPE_MASK, HK_STRONG, HK_WEAK,
   LAYOUT_VERSION, MAGIC, MAX_ARENA_BYTES, MAX_WORKERS, MIN_ARENA_BYTES, PAGE_BYTES, PAGE_LOG, PAGE_TABLE_WORD,
   PI_OLD, PK_HEADER, PT_INFO, PT_WORDS, TK_ARRAY, TK_STRUCT, TLAB_CURSOR, TLAB_LIMIT, TLAB_WORDS, W_GEN,
   W_PIN, W_ROOT_BASE, W_ROOT_LIMIT, W_ROOT_SPAN, W_ROOT_SPARE, W_ROOT_TOP, W_SAFEPOINT_MS, W_STATE, W_THREAD_ID, W_TLAB,
@@ -22,7 +22,7 @@ import {
   CLASS_OF_GRANULES, CLASS_OF_GRANULES_BLOCK, HeapType, arrayLayout, defineInArena, structLayout,
   type ArrayType, type ElementKind, type FieldKind, type StructType, type TypeOptions,
 } from './heap/types.js';
-import { REFILL_EMPTY, REFILL_STRESS, allocLarge, largeSpanPages, refillTlab } from './heap/allocator.js';
+import { REFILL_EMPTY, REFILL_MINOR, REFILL_STRESS, allocLarge, largeSpanPages, refillTlab } from './heap/allocator.js';
 import { popRootChunks, pushRootChunk } from './heap/roots.js';
 import { allocHandle, freeHandle, handleEntry, handleId, resolveHandle } from './heap/handles.js';
 import { growArena } from './heap/pagepool.js';
@@ -63,9 +63,18 @@ export interface HeapOptions {
   zapFreed?: boolean;
   /**
    * Stress testing: every worker collects after this many of its own allocations, so that
-   * collections land at every allocation site (V8's --gc-interval). 0, the default, is off.
+   * collections land at every allocation site (V8's --gc-interval); with generations, three
+   * of every four are minor. 0, the default, is off.
    */
   gcInterval?: number;
+  /**
+   * The young generation's budget: a minor collection runs when this many bytes have been
+   * handed out in young spans since the last collection (widened while minors find most of it
+   * alive). Small enough to stay in cache. Default 4 MiB (an eighth of `size` for heaps under
+   * 32 MiB, at least 256 KiB); 0 turns generations off (every collection is major, no write
+   * barrier work).
+   */
+  youngBytes?: number;
 }
 
 /** A persistent root: keeps its ref alive until released; any worker may look it up by id. */
@@ -140,6 +149,8 @@ export class Heap extends Thread {
   private readonly weakCleanup = new FinalizationRegistry<number>((id) => this.releaseWeakQuietly(id));
   /** @internal */
   private detached = false;
+  /** Stress collections this thread asked for (every fourth is major). @internal */
+  private stressCollections = 0;
 
   private constructor(arena: Arena, slot: number) {
     super(arena, slot);
@@ -171,6 +182,8 @@ export class Heap extends Thread {
     u32[G_SAFEPOINT_MS] = o.safepointTimeoutMs;
     u32[G_GC_FLAGS] = (o.verifyEachGC ? GC_FLAG_VERIFY : 0) | (o.zapFreed ? GC_FLAG_ZAP : 0);
     u32[G_GC_INTERVAL] = o.gcInterval;
+    u32[G_YOUNG_BYTES] = o.youngBytes;
+    u32[G_YOUNG_BUDGET_KIB] = o.youngBytes >>> 10;
     new Float64Array(buffer, 0, 64)[G_TIME_ORIGIN_F64] = Date.now();
     for (let p = 0; p < layout.headerPages; p++) u32[layout.pageTableWord + p * PT_WORDS + PT_INFO] = PK_HEADER;
     u32[G_POOL_HINT] = layout.headerPages >>> 5;
@@ -487,6 +500,10 @@ export class Heap extends Thread {
     const bytes = isArray ? ARRAY_HEADER_BYTES + length * type.$bytes : type.$bytes;
     if (bytes > MAX_SMALL_BYTES) {
       if (this.gcInterval !== 0 && --this.stressLeft <= 0) this.stressCollect();
+      if (this.minorDue) {
+        this.minorDue = false;
+        this.pauses.collectForAllocation(GC_KIND_MINOR);
+      }
       let ref = 0;
       for (let attempt = 0; ref === 0; attempt++) {
         if (Atomics.load(this.i32, G_GC_OWNER) !== 0) this.pauses.safepointSlow();
@@ -504,6 +521,7 @@ export class Heap extends Thread {
       if (Atomics.load(this.i32, G_GC_OWNER) !== 0) this.pauses.safepointSlow();
       const r = refillTlab(this, allocClass);
       if (r === REFILL_EMPTY) onPoolEmpty(this, this.pauses, CLASS_SPAN_PAGES[allocClass % NUM_SIZE_CLASSES]!, attempt++, NEED_SMALL);
+      else if (r === REFILL_MINOR) this.pauses.collectForAllocation(GC_KIND_MINOR);
       else if (r === REFILL_STRESS) this.stressCollect();
     }
   }
@@ -511,7 +529,8 @@ export class Heap extends Thread {
   /** options.gcInterval: this thread has allocated that many objects since its last collection. @internal */
   private stressCollect(): void {
     this.stressLeft = this.gcInterval;
-    this.pauses.collectForAllocation(GC_KIND_MAJOR);
+    this.stressCollections++;
+    this.pauses.collectForAllocation(this.generational && (this.stressCollections & 3) !== 0 ? GC_KIND_MINOR : GC_KIND_MAJOR);
   }
 
   /** @internal */
@@ -548,7 +567,7 @@ export class Heap extends Thread {
     if (w >= this.viewWords) this.syncViews();
     const u32 = this.u32;
     u32[w] = value;
-    if ((u32[PAGE_INFO_WORD + (ref >>> PAGE_LOG) * PT_WORDS]! & PI_OLD) !== 0) barrierSlow(u32, this.f32, ref, value);
+    if ((u32[PAGE_INFO_WORD + (ref >>> PAGE_LOG) * PT_WORDS]! & PI_OLD) !== 0) barrierSlow(u32, this.f32, this.remsetWord, ref, w, value);
   }
 
   getI32(ref: number, offset: number): number {
@@ -601,7 +620,7 @@ export class Heap extends Thread {
     if (w >= this.viewWords) this.syncViews();
     const u32 = this.u32;
     u32[w] = value;
-    if ((u32[PAGE_INFO_WORD + (ref >>> PAGE_LOG) * PT_WORDS]! & PI_OLD) !== 0) barrierSlow(u32, this.f32, ref, value);
+    if ((u32[PAGE_INFO_WORD + (ref >>> PAGE_LOG) * PT_WORDS]! & PI_OLD) !== 0) barrierSlow(u32, this.f32, this.remsetWord, ref, w, value);
   }
 
   getI32At(ref: number, index: number): number {
@@ -815,14 +834,15 @@ export class Heap extends Thread {
   // Collection.
 
   /**
-   * Runs a full collection that begins after this call, on this thread or, if another
-   * worker is collecting, as a participant in the next one. Returns its event. A 'minor'
-   * request runs a full collection until generations land (see ARCHITECTURE.md).
+   * Runs a collection that begins after this call, on this thread or, if another worker is
+   * collecting, as a participant in the next one, and returns its event. 'major' (the
+   * default) marks and sweeps the whole heap; 'minor' only the young generation, from the
+   * roots and the remembered set.
    */
   collect(kind: GcKind = 'major'): GcEvent {
     if (kind !== 'major' && kind !== 'minor') throw new HeapUsageError(`collect(${JSON.stringify(kind)}): kind is 'major' or 'minor'`, { workerId: this.slot });
     this.assertAttached();
-    const event = this.pauses.collect(GC_KIND_MAJOR);
+    const event = this.pauses.collect(kind === 'minor' ? GC_KIND_MINOR : GC_KIND_MAJOR);
     this.runFinalizers();
     return event;
   }
@@ -903,6 +923,8 @@ export class Heap extends Thread {
 }
 
 const MAX_ARRAY_LENGTH = 2 ** 28;
+const DEFAULT_YOUNG_BYTES = 4 << 20;
+const MIN_YOUNG_BYTES = 256 << 10;
 const KIND_NAMES = ['', 'ref', 'i32', 'f64', 'u8'];
 
 /** A short description of a value a user passed where it does not belong. */
@@ -925,11 +947,12 @@ interface ValidOptions {
   verifyEachGC: boolean;
   zapFreed: boolean;
   gcInterval: number;
+  youngBytes: number;
 }
 
 function validateOptions(options: HeapOptions): ValidOptions {
   if (options === null || typeof options !== 'object') throw new HeapUsageError('Heap.create: options must be an object');
-  const known = new Set(['size', 'maxSize', 'checked', 'safepointTimeoutMs', 'verifyEachGC', 'zapFreed', 'gcInterval']);
+  const known = new Set(['size', 'maxSize', 'checked', 'safepointTimeoutMs', 'verifyEachGC', 'zapFreed', 'gcInterval', 'youngBytes']);
   for (const k of Object.keys(options)) if (!known.has(k)) throw new HeapUsageError(`Heap.create: unknown option '${k}'`);
   const size = options.size ?? 64 << 20;
   if (!Number.isInteger(size) || size < MIN_ARENA_BYTES || size > MAX_ARENA_BYTES) {
@@ -952,6 +975,11 @@ function validateOptions(options: HeapOptions): ValidOptions {
   if (!Number.isInteger(gcInterval) || gcInterval < 0 || gcInterval > 2 ** 31 - 1) {
     throw new HeapUsageError(`Heap.create: options.gcInterval must be a non-negative integer (allocations between collections; 0 is off), got ${String(gcInterval)}`);
   }
-  return { size, maxSize, checked, safepointTimeoutMs, verifyEachGC, zapFreed, gcInterval };
+  // By default an eighth of the initial arena, from 256 KiB to 4 MiB.
+  const youngBytes = options.youngBytes ?? Math.max(MIN_YOUNG_BYTES, Math.min(DEFAULT_YOUNG_BYTES, Math.floor(size / 8 / PAGE_BYTES) * PAGE_BYTES));
+  if (!Number.isInteger(youngBytes) || (youngBytes !== 0 && (youngBytes < MIN_YOUNG_BYTES || youngBytes > maxSize / 4))) {
+    throw new HeapUsageError(`Heap.create: options.youngBytes must be 0 (no generations) or an integer from ${MIN_YOUNG_BYTES} to maxSize / 4 (${Math.floor(maxSize / 4)}), got ${String(youngBytes)}`);
+  }
+  return { size, maxSize, checked, safepointTimeoutMs, verifyEachGC, zapFreed, gcInterval, youngBytes };
 }
 

@@ -21,16 +21,20 @@ import {
   G_EVENT_KIND, G_EVENT_MARKED, G_EVENT_MARK_US, G_EVENT_PAUSE_US, G_EVENT_PROMOTED, G_EVENT_RENDEZVOUS_US,
   G_EVENT_SEQ, G_EVENT_SWEEP_US, G_FINAL_PENDING, G_GC_FLAGS, G_GC_STARTED, G_INITIAL_PAGES, G_LIVE_KIB,
   G_MAJOR_COUNT, G_MAX_PAGES, G_MINOR_COUNT, G_PAUSE_COUNT, GC_FLAG_IN_PAUSE, GC_FLAG_ZAP, GC_KIND_MAJOR, GC_KIND_MINOR,
-  H_META, H_NEXT, H_REF, HK_FINAL, HK_MASK, HK_STRONG, HK_WEAK, MAX_WORKERS, PAUSE_RING_SIZE, PAUSE_RING_WORD,
+  G_MAJOR_DUE, G_OLD_GROWTH_KIB, G_OLD_LIVE_KIB, G_OLD_PAGES, G_YOUNG_BUDGET_KIB, G_YOUNG_BYTES, G_YOUNG_KIB, GC_FLAG_VERIFY, PAGE_LOG, PI_OLD,
+  H_META, H_NEXT, H_REF, HK_FINAL, HK_MASK, HK_STRONG, HK_WEAK, MAX_WORKERS, PAUSE_MAJOR_BIT, PAUSE_RING_SIZE, PAUSE_RING_WORD,
+  PAUSE_US_MASK,
   W_FINAL_HEAD, W_PIN, W_STATE, workerWord, PAGE_BYTES,
 } from '../heap/layout.js';
 import { allocHandle, handleCapacity, handleWord } from '../heap/handles.js';
 import { growArena } from '../heap/pagepool.js';
 import { RootChunkWalker } from '../heap/roots.js';
-import type { SpanWalker } from '../heap/spans.js';
+import { pageInfo, type SpanWalker } from '../heap/spans.js';
 import { Marker, isMarked } from './mark.js';
-import { DEAD_FREE, DEAD_QUARANTINE, DEAD_ZAP_BODY, findFinalizable, sweepSpans, type FinalizableSink } from './sweep.js';
-import { isLiveState, recover } from './recover.js';
+import { DEAD_FREE, DEAD_QUARANTINE, DEAD_ZAP_BODY, Sweeper, findFinalizable, type FinalizableSink, type SweepResult } from './sweep.js';
+import { refreshDirty, scanRemembered } from './remset.js';
+import { verifyHeap, type VerifyResult } from './verify.js';
+import { isLiveState, needsRecovery, recover, retireEveryTlab } from './recover.js';
 import { FP_FINAL_ENTRY, FP_MARKED, faultHook } from '../heap/faults.js';
 
 export type GcKind = 'minor' | 'major';
@@ -77,20 +81,39 @@ class FinalQueueSink implements FinalizableSink {
 
 const roots = new RootChunkWalker();
 
-/** Runs steps 1–6 inside a pause that the caller holds. */
-export function collectInPause(t: Thread, marker: Marker, walker: SpanWalker, kind: number, rendezvousMs: number, pauseStartMs: number): GcEvent {
-  const seq = Atomics.add(t.i32, G_GC_STARTED, 1) + 1;
+/** Collections a dense young span's objects must survive before it turns old (ARCHITECTURE.md). */
+export const PROMOTE_AGE = 3;
 
-  // 1. Recover, then hold the in-pause flag: a collector killed from here on leaves it set.
-  recover(t, walker);
+/** What a thread keeps between collections it runs: reused, so a pause allocates nothing. */
+export interface CollectorState {
+  readonly marker: Marker;
+  readonly walker: SpanWalker;
+  readonly sweeper: Sweeper;
+  /** Set by a minor collection under verifyEachGC: verify() at its start, after recovery. */
+  preVerify: VerifyResult | undefined;
+}
+
+/** Runs one collection of `kind` inside a pause that the caller holds. */
+export function collectInPause(t: Thread, cs: CollectorState, kind: number, rendezvousMs: number, pauseStartMs: number): GcEvent {
+  const seq = Atomics.add(t.i32, G_GC_STARTED, 1) + 1;
+  const { marker, walker } = cs;
+  const minor = kind === GC_KIND_MINOR;
+  const generational = t.u32[G_YOUNG_BYTES] !== 0;
+
+  // 1. Recover (always for a major, which also trims root chunks; for a minor only after a
+  // death), then hold the in-pause flag: a collector killed from here on leaves it set.
+  if (!minor || needsRecovery(t.u32)) recover(t, walker);
+  else retireEveryTlab(t);
   let u32 = t.u32;
   const i32 = t.i32;
   const arena = t.arena;
+  cs.preVerify = minor && (u32[G_GC_FLAGS]! & GC_FLAG_VERIFY) !== 0 ? verifyHeap(arena, walker) : undefined;
   u32[G_GC_FLAGS] = u32[G_GC_FLAGS]! | GC_FLAG_IN_PAUSE;
 
-  // 2. Mark.
+  // 2. Mark: from the roots (and, in a minor, from the remembered set), young objects only
+  // in a minor.
   const markStart = t.clockMs();
-  marker.begin(u32, t.f32);
+  marker.begin(u32, t.f32, minor ? PI_OLD : 0);
   const committed = Atomics.load(u32, G_COMMITTED_PAGES);
   for (let slot = 0; slot < MAX_WORKERS; slot++) {
     const ctl = workerWord(slot);
@@ -106,57 +129,103 @@ export function collectInPause(t: Thread, marker: Marker, walker: SpanWalker, ki
     const k = u32[w + H_META]! & HK_MASK;
     if (k === HK_STRONG || k === HK_FINAL) marker.mark(u32[w + H_REF]!);
   }
+  if (minor) scanRemembered(arena, marker);
   marker.drain();
   const marked = marker.marked;
   const markEnd = t.clockMs();
   if (faultHook !== null) faultHook(FP_MARKED);
 
-  // 3. Sweep phase 1: weak refs, then finalizable objects. Queueing may add a handle chunk
-  // and so grow the arena inside the pause: `u32` is re-read from `t` after it.
+  // 3. Sweep phase 1: weak refs to dead objects (young ones, in a minor), then finalizable
+  // objects. Queueing may add a handle chunk and so grow the arena inside the pause: `u32`
+  // is re-read from `t` after it.
   for (let h = 0; h < handles; h++) {
     const w = handleWord(u32, h);
     if ((u32[w + H_META]! & HK_MASK) !== HK_WEAK) continue;
     const ref = u32[w + H_REF]!;
-    if (ref !== 0 && !isMarked(u32, t.f32, ref)) u32[w + H_REF] = 0;
+    if (ref === 0 || (minor && (pageInfo(u32, ref >>> PAGE_LOG) & PI_OLD) !== 0)) continue;
+    if (!isMarked(u32, t.f32, ref)) u32[w + H_REF] = 0;
   }
-  const finalizable = findFinalizable(arena, walker, marker, new FinalQueueSink(t));
+  const finalizable = findFinalizable(arena, walker, marker, new FinalQueueSink(t), minor);
   marker.drain();
   t.syncViews();
   u32 = t.u32;
 
-  // 4. Sweep phase 2.
-  const dead = (u32[G_CHECKED] === 1 ? DEAD_QUARANTINE : DEAD_FREE) | ((u32[G_GC_FLAGS]! & GC_FLAG_ZAP) !== 0 ? DEAD_ZAP_BODY : 0);
-  const swept = sweepSpans(arena, walker, dead);
+  // 4. Sweep phase 2 (young spans only in a minor), ageing and promotion, then the dirty
+  // bits of remembered and promoted spans.
+  const budgetKiB = u32[G_YOUNG_BUDGET_KIB]!;
+  const swept = cs.sweeper.sweep(arena, walker, {
+    dead: (u32[G_CHECKED] === 1 ? DEAD_QUARANTINE : DEAD_FREE) | ((u32[G_GC_FLAGS]! & GC_FLAG_ZAP) !== 0 ? DEAD_ZAP_BODY : 0),
+    minor,
+    generational,
+    promoteAge: PROMOTE_AGE,
+    keepEmptyPages: budgetKiB >>> 2,
+  });
+  if (generational) refreshDirty(arena, cs.sweeper.promoted, swept.promotedSpans);
 
   // 5. Pacing.
-  const liveKiB = Math.ceil(swept.liveBytes / 1024);
-  u32[G_LIVE_KIB] = liveKiB;
-  Atomics.store(u32, G_ALLOC_KIB, 0);
-  const livePages = Math.ceil((swept.liveBytes + swept.quarantinedBytes) / PAGE_BYTES) + arena.layout.headerPages;
-  const wanted = Math.max(u32[G_INITIAL_PAGES]!, livePages * 2);
-  if (wanted > committed) growArena(arena, Math.min(wanted, u32[G_MAX_PAGES]!));
+  pace(t, minor, generational, swept, committed);
   t.syncViews();
 
   // 6. Record.
   const end = t.clockMs();
   const event: GcEvent = {
-    kind: kind === GC_KIND_MINOR ? 'minor' : 'major',
+    kind: minor ? 'minor' : 'major',
     pauseMs: end - pauseStartMs,
     phases: { rendezvousMs, markMs: markEnd - markStart, sweepMs: end - markEnd },
     markedObjects: marked,
     freedObjects: swept.freedObjects,
     freedBytes: swept.freedBytes,
-    promotedObjects: 0,
+    promotedObjects: swept.promotedObjects,
     finalizableObjects: finalizable,
     collector: t.slot,
     seq,
   };
   const v = t.u32;
   writeEvent(v, event);
-  if (kind === GC_KIND_MAJOR) v[G_MAJOR_COUNT] = v[G_MAJOR_COUNT]! + 1;
-  else v[G_MINOR_COUNT] = v[G_MINOR_COUNT]! + 1;
+  if (minor) v[G_MINOR_COUNT] = v[G_MINOR_COUNT]! + 1;
+  else v[G_MAJOR_COUNT] = v[G_MAJOR_COUNT]! + 1;
   v[G_GC_FLAGS] = v[G_GC_FLAGS]! & ~GC_FLAG_IN_PAUSE;
   return event;
+}
+
+/**
+ * After a collection: the counters the pacer reads (pacer.ts), the young budget, and growth.
+ *   major  old space size and growth start afresh; live size for GOGC pacing; grow the arena
+ *          towards twice the live set.
+ *   minor  promoted pages count as old-space growth; when it reaches the old space's size
+ *          after the last major (at least a quarter of the initial arena), the next collection
+ *          an allocation asks for is a major. The young budget doubles (up to 8x its base)
+ *          while young survivors fill more than half of it, and halves back when they fill
+ *          less than a tenth.
+ */
+function pace(t: Thread, minor: boolean, generational: boolean, swept: SweepResult, committed: number): void {
+  const u32 = t.u32;
+  const arena = t.arena;
+  Atomics.store(u32, G_YOUNG_KIB, 0);
+  if (!minor || !generational) {
+    u32[G_LIVE_KIB] = Math.ceil(swept.liveBytes / 1024);
+    Atomics.store(u32, G_ALLOC_KIB, 0);
+  }
+  if (!minor) {
+    u32[G_OLD_PAGES] = swept.oldPages;
+    u32[G_OLD_LIVE_KIB] = swept.oldPages * (PAGE_BYTES >>> 10);
+    Atomics.store(u32, G_OLD_GROWTH_KIB, 0);
+    u32[G_MAJOR_DUE] = 0;
+    const livePages = Math.ceil((swept.liveBytes + swept.quarantinedBytes) / PAGE_BYTES) + arena.layout.headerPages;
+    const wanted = Math.max(u32[G_INITIAL_PAGES]!, livePages * 2);
+    if (wanted > committed) growArena(arena, Math.min(wanted, u32[G_MAX_PAGES]!));
+    return;
+  }
+  if (!generational) return;
+  u32[G_OLD_PAGES] = u32[G_OLD_PAGES]! + swept.promotedPages;
+  const growth = Atomics.add(u32, G_OLD_GROWTH_KIB, swept.promotedPages * (PAGE_BYTES >>> 10)) + swept.promotedPages * (PAGE_BYTES >>> 10);
+  const floorKiB = (u32[G_INITIAL_PAGES]! * (PAGE_BYTES >>> 10)) >>> 2;
+  if (growth >= Math.max(u32[G_OLD_LIVE_KIB]!, floorKiB)) u32[G_MAJOR_DUE] = 1;
+  const baseKiB = u32[G_YOUNG_BYTES]! >>> 10;
+  const budgetKiB = u32[G_YOUNG_BUDGET_KIB]!;
+  const survivingKiB = swept.youngLiveBytes / 1024;
+  if (survivingKiB * 2 > budgetKiB) u32[G_YOUNG_BUDGET_KIB] = Math.min(budgetKiB * 2, baseKiB * 8);
+  else if (survivingKiB * 10 < budgetKiB) u32[G_YOUNG_BUDGET_KIB] = Math.max(baseKiB, budgetKiB >>> 1);
 }
 
 const US = 1000;
@@ -174,7 +243,8 @@ function writeEvent(u32: Uint32Array, e: GcEvent): void {
   u32[G_EVENT_FINALIZED] = e.finalizableObjects;
   u32[G_EVENT_COLLECTOR] = e.collector;
   const n = u32[G_PAUSE_COUNT]!;
-  u32[PAUSE_RING_WORD + (n % PAUSE_RING_SIZE)] = Math.max(1, Math.round(e.pauseMs * US));
+  const us = Math.min(PAUSE_US_MASK, Math.max(1, Math.round(e.pauseMs * US)));
+  u32[PAUSE_RING_WORD + (n % PAUSE_RING_SIZE)] = (e.kind === 'major' ? us | PAUSE_MAJOR_BIT : us) >>> 0;
   u32[G_PAUSE_COUNT] = n + 1;
   Atomics.store(u32, G_EVENT_SEQ, e.seq);
 }

@@ -15,20 +15,22 @@
 
 import type { Thread } from '../heap/thread.js';
 import {
-  G_EPOCH, G_EVENT_SEQ, G_GC_FLAGS, G_GC_OWNER, G_GC_STARTED, GC_FLAG_VERIFY, GC_KIND_MAJOR, W_SAFEPOINT_MS,
+  G_EPOCH, G_EVENT_SEQ, G_GC_FLAGS, G_GC_OWNER, G_GC_STARTED, G_MAJOR_DUE, GC_FLAG_VERIFY, GC_KIND_MAJOR, GC_KIND_MINOR,
+  W_SAFEPOINT_MS,
 } from '../heap/layout.js';
 import { SpanWalker } from '../heap/spans.js';
 import { stopAtSafepoint, waitForPauseEnd, type PauseWaiter } from '../safepoint/registry.js';
 import { requestPause, resumeTheWorld, stopTheWorld } from '../safepoint/rendezvous.js';
 import { HeapCorruptionError, HeapUsageError } from '../errors.js';
-import { collectInPause, readEvent, type GcEvent } from './collector.js';
+import { collectInPause, readEvent, type CollectorState, type GcEvent } from './collector.js';
+import { Sweeper } from './sweep.js';
 import { Marker } from './mark.js';
 import { needsRecovery, recover, retireEveryTlab } from './recover.js';
 import { verifyHeap, type VerifyResult } from './verify.js';
 
 export class PauseDriver implements PauseWaiter {
-  readonly marker = new Marker();
   readonly walker = new SpanWalker();
+  private readonly collector: CollectorState = { marker: new Marker(), walker: this.walker, sweeper: new Sweeper(), preVerify: undefined };
   private readonly listeners: ((event: GcEvent) => void)[] = [];
   /** True while this thread holds a pause. */
   inPause = false;
@@ -49,7 +51,8 @@ export class PauseDriver implements PauseWaiter {
 
   /**
    * Runs a collection of `kind` that begins after this call, on this thread or, if another
-   * worker is collecting, as a participant in the next one. Returns its event.
+   * worker is collecting, as a participant in the next one (a major answers a minor, never the
+   * other way round). Returns its event.
    */
   collect(kind: number): GcEvent {
     const t = this.t;
@@ -60,16 +63,23 @@ export class PauseDriver implements PauseWaiter {
       this.waitForOtherCollector();
       // The event words are written by whichever thread holds the next pause: they are read
       // whole only if no pause is on and the sequence number did not move meanwhile.
+      // A major asked for is not answered by another thread's minor; a minor is by a major.
       const event = readEvent(t.u32);
       const settled = Atomics.load(t.i32, G_GC_OWNER) === 0 && Atomics.load(t.u32, G_EVENT_SEQ) === event.seq;
-      if (settled && event.seq > startedBefore) return event;
+      if (settled && event.seq > startedBefore && (kind === GC_KIND_MINOR || event.kind === 'major')) return event;
     }
   }
 
-  /** The allocator found no memory: collect, or take part in the collection under way. */
+  /**
+   * The allocator needs a collection (the pool is empty, the young budget is used up): run
+   * it — a major instead of a minor when one is due — or take part in the one under way.
+   */
   collectForAllocation(kind: number): void {
-    if (requestPause(this.t.i32, this.t.slot)) this.runPause(kind);
-    else this.waitForOtherCollector();
+    if (!requestPause(this.t.i32, this.t.slot)) {
+      this.waitForOtherCollector();
+      return;
+    }
+    this.runPause(kind === GC_KIND_MINOR && this.t.u32[G_MAJOR_DUE] === 1 ? GC_KIND_MAJOR : kind);
   }
 
   /** At a safepoint, while a collection is requested: stop until the pause ends. */
@@ -151,7 +161,7 @@ export class PauseDriver implements PauseWaiter {
     try {
       const rendezvousMs = stopTheWorld(t);
       try {
-        event = collectInPause(t, this.marker, this.walker, kind, rendezvousMs, start);
+        event = collectInPause(t, this.collector, kind, rendezvousMs, start);
         if ((t.u32[G_GC_FLAGS]! & GC_FLAG_VERIFY) !== 0) verified = verifyHeap(t.arena, this.walker);
       } finally {
         resumeTheWorld(t);
@@ -161,6 +171,8 @@ export class PauseDriver implements PauseWaiter {
     }
     t.syncViews();
     for (const listener of this.listeners.slice()) listener(event);
+    const before = this.collector.preVerify;
+    if (before !== undefined && !before.ok) throw new HeapCorruptionError(before.errors.map((e) => `at the start of a minor collection: ${e}`), t.slot);
     if (verified !== undefined && !verified.ok) throw new HeapCorruptionError(verified.errors, t.slot);
     return event;
   }

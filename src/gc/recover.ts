@@ -6,7 +6,8 @@
 // Every shared structure a kill can interrupt is either derived (rebuilt here from ground
 // truth) or follows a protocol whose half states this pass recognises:
 //   1. A pause whose collector died (GC_FLAG_IN_PAUSE still set) left marks behind: clear
-//      them all. Its sweep is restartable: what it freed stays free, the rest is redone.
+//      them all. Its sweep is restartable: what it freed stays free, the rest is redone; a
+//      span it promoted but did not finish (AGE_PROMOTING) gets its dirty bits now.
 //   2. Every worker's TLABs are retired, so the allocated bitmaps describe every object.
 //   3. Spans: a stray tail (a claim or release cut short; spans.ts) is freed. A system span
 //      that no live control block or the handle directory names (a root stack of a dead or
@@ -21,7 +22,7 @@
 
 import type { Thread } from '../heap/thread.js';
 import {
-  BITMAP_WORDS, G_DEATHS, G_DEATHS_SEEN, G_GC_FLAGS, GC_FLAG_IN_PAUSE, HANDLE_DIR_WORD, MAX_WORKERS, PK_LARGE_HEAD,
+  AGE_PROMOTING, S_AGE, BITMAP_WORDS, G_DEATHS, G_DEATHS_SEEN, G_GC_FLAGS, GC_FLAG_IN_PAUSE, HANDLE_DIR_WORD, MAX_WORKERS, PK_LARGE_HEAD,
   PK_SMALL_HEAD, PK_SYSTEM_HEAD, ROOT_SPARES_KEPT, S_CHUNK_PREV, S_MARK, W_FINAL_HEAD, W_FINALIZING, W_PIN, G_FINAL_INTERRUPTED, W_ROOT_SPARE, G_COMMITTED_PAGES, W_ROOT_BASE, W_ROOT_LIMIT, W_ROOT_SPAN,
   W_ROOT_TOP, W_STATE, WS_DEAD, WS_FREE, WS_PARKED, WS_RUNNING, WS_STOPPED, workerWord, G_HANDLE_CHUNKS,
 } from '../heap/layout.js';
@@ -29,6 +30,7 @@ import { retireAllTlabs } from '../heap/allocator.js';
 import { rebuildFinalQueues, rebuildHandleFreeList } from '../heap/handles.js';
 import { rebuildFreeBitmap, releasePages } from '../heap/pagepool.js';
 import { SpanWalker, WALK_SPAN, WALK_STRAY, infoOwner, orphanSpanPlain } from '../heap/spans.js';
+import { finishPromotion } from './remset.js';
 
 /** Whether a pause must recover before it trusts the heap: a death or a killed collector since the last one. */
 export function needsRecovery(u32: Uint32Array): boolean {
@@ -90,6 +92,9 @@ export function recover(t: Thread, walker: SpanWalker): number {
     }
     if (walker.what !== WALK_SPAN) continue; // a corrupt head: verify() reports it
     const owner = infoOwner(walker.info);
+    if (restart && walker.kind !== PK_SYSTEM_HEAD && u32[(walker.base >>> 2) + S_AGE] === AGE_PROMOTING) {
+      finishPromotion(u32, arena.layout.remsetWord, walker.base);
+    }
     if (walker.kind === PK_SYSTEM_HEAD) {
       const bw = walker.base >>> 2;
       if (u32[bw + S_MARK] === 0) releasePages(arena, walker.page, walker.pages);

@@ -3,13 +3,29 @@
 
 import {
   BITMAP_WORDS, G_COMMITTED_PAGES, G_FINAL_INTERRUPTED, G_FINAL_PENDING, G_LIVE_KIB, G_MAJOR_COUNT, G_MAX_PAGES, G_MINOR_COUNT,
-  G_PAUSE_COUNT, MAX_WORKERS, NUM_ALLOC_CLASSES, PAGE_BYTES, PAUSE_RING_SIZE, PAUSE_RING_WORD, PI_ORPHAN, PK_FREE,
+  G_PAUSE_COUNT, MAX_WORKERS, NUM_ALLOC_CLASSES, PAGE_BYTES, PAUSE_MAJOR_BIT, PAUSE_RING_SIZE, PAUSE_RING_WORD, PAUSE_US_MASK,
+  PI_OLD, PI_ORPHAN, PK_FREE,
   PK_LARGE_HEAD, PK_SMALL_HEAD, S_ALLOC, S_BLOCK_BYTES, S_QUARANTINED, TLAB_CURSOR, TLAB_START, TLAB_WORDS, W_STATE, W_TLAB,
   WORKER_STATE_NAMES, workerWord,
 } from '../heap/layout.js';
 import { SpanWalker, WALK_SPAN, infoKind, pageInfo, popcount } from '../heap/spans.js';
 import type { Arena } from '../heap/arena.js';
 import { CLASS_BLOCK_BYTES, NUM_SIZE_CLASSES } from '../heap/sizeclasses.js';
+
+export interface PausePercentiles {
+  p50: number;
+  p99: number;
+  max: number;
+  /** Pauses these figures cover. */
+  samples: number;
+}
+
+function percentiles(us: number[]): PausePercentiles {
+  const s = us.sort((a, b) => a - b);
+  const n = s.length;
+  const at = (q: number): number => (n === 0 ? 0 : s[Math.min(n - 1, Math.floor(q * n))]! / 1000);
+  return { p50: at(0.5), p99: at(0.99), max: n === 0 ? 0 : s[n - 1]! / 1000, samples: n };
+}
 
 export interface HeapStats {
   /** Bytes the arena holds now, and may grow to. */
@@ -25,7 +41,11 @@ export interface HeapStats {
   liveBytesAfterLastGC: number;
   pages: { free: number; small: number; large: number; orphan: number; system: number; header: number };
   collections: { minor: number; major: number };
-  pauseMs: { p50: number; p99: number; max: number; count: number };
+  /** Over the last PAUSE_RING_SIZE pauses, and split by kind; count is every pause ever. */
+  pauseMs: PausePercentiles & { count: number; minor: PausePercentiles; major: PausePercentiles };
+  /** Bytes of the spans of each generation (young includes spans never collected yet). */
+  youngBytes: number;
+  oldBytes: number;
   /** Workers by state name. */
   workers: Record<string, number>;
   pendingFinalizers: number;
@@ -41,6 +61,8 @@ export function heapStats(arena: Arena, walker: SpanWalker): HeapStats {
   let objects = 0;
   let bytes = 0;
   let quarantined = 0;
+  let young = 0;
+  let old = 0;
   let quarantinedBytes = 0;
   walker.reset(u32, arena.layout.headerPages, committed);
   while (walker.next()) {
@@ -48,6 +70,10 @@ export function heapStats(arena: Arena, walker: SpanWalker): HeapStats {
     const { base, info, kind } = walker;
     const n = walker.pages;
     const bw = base >>> 2;
+    if (kind === PK_SMALL_HEAD || kind === PK_LARGE_HEAD) {
+      if ((info & PI_OLD) !== 0) old += n;
+      else young += n;
+    }
     if ((info & PI_ORPHAN) !== 0) pages.orphan += n;
     else if (kind === PK_SMALL_HEAD) pages.small += n;
     else if (kind === PK_LARGE_HEAD) pages.large += n;
@@ -88,9 +114,9 @@ export function heapStats(arena: Arena, walker: SpanWalker): HeapStats {
       }
     }
   }
-  const count = Math.min(u32[G_PAUSE_COUNT]!, PAUSE_RING_SIZE);
-  const pauses = Array.from(u32.subarray(PAUSE_RING_WORD, PAUSE_RING_WORD + count)).sort((a, b) => a - b);
-  const pct = (q: number): number => (count === 0 ? 0 : pauses[Math.min(count - 1, Math.floor(q * count))]! / 1000);
+  const recorded = Math.min(u32[G_PAUSE_COUNT]!, PAUSE_RING_SIZE);
+  const ring = Array.from(u32.subarray(PAUSE_RING_WORD, PAUSE_RING_WORD + recorded));
+  const all = ring.map((e) => e & PAUSE_US_MASK);
   return {
     arenaBytes: committed * PAGE_BYTES,
     maxBytes: u32[G_MAX_PAGES]! * PAGE_BYTES,
@@ -101,7 +127,14 @@ export function heapStats(arena: Arena, walker: SpanWalker): HeapStats {
     liveBytesAfterLastGC: u32[G_LIVE_KIB]! * 1024,
     pages,
     collections: { minor: u32[G_MINOR_COUNT]!, major: u32[G_MAJOR_COUNT]! },
-    pauseMs: { p50: pct(0.5), p99: pct(0.99), max: count === 0 ? 0 : pauses[count - 1]! / 1000, count: u32[G_PAUSE_COUNT]! },
+    pauseMs: {
+      ...percentiles(all),
+      count: u32[G_PAUSE_COUNT]!,
+      minor: percentiles(ring.filter((e) => (e & PAUSE_MAJOR_BIT) === 0).map((e) => e & PAUSE_US_MASK)),
+      major: percentiles(ring.filter((e) => (e & PAUSE_MAJOR_BIT) !== 0).map((e) => e & PAUSE_US_MASK)),
+    },
+    youngBytes: young * PAGE_BYTES,
+    oldBytes: old * PAGE_BYTES,
     workers,
     pendingFinalizers: Atomics.load(u32, G_FINAL_PENDING),
     finalizersInterrupted: u32[G_FINAL_INTERRUPTED]!,

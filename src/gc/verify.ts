@@ -19,19 +19,21 @@
 //               the handle free list is well formed; every finalization entry is on exactly
 //               one worker's queue and the pending count agrees.
 //   lists       central lists hold partly free spans of their own class, without cycles.
+//   generations every page of a span agrees on the old flag; every old → young ref lies in a
+//               dirty slot (or card) of a span in the remembered set; no promotion unfinished.
 //   workers     states are known; outside a collection every TLAB is retired in a pause.
 //
 // It formats a message only for what is broken: checking a clean heap costs about a mark.
 
 import {
-  ARRAY_HEADER_BYTES, ARRAY_LENGTH_WORD, BITMAP_WORDS, EK_REF, G_CENTRAL, G_COMMITTED_PAGES, G_FINAL_PENDING,
+  ARRAY_HEADER_BYTES, ARRAY_LENGTH_WORD, BITMAP_WORDS, EK_REF, G_CENTRAL, G_CENTRAL_OLD, G_COMMITTED_PAGES, G_FINAL_PENDING,
   G_FREE_PAGES, G_HANDLE_CHUNKS, G_HANDLE_FREE, G_HEADER_BYTES, G_MAGIC, G_MAX_PAGES, G_TYPE_COUNT, G_VERSION,
   HANDLE_DIR_WORD, LAYOUT_VERSION, MAGIC, MAX_TYPES, W_FINAL_HEAD, HDR_TYPE_MASK, H_META, H_NEXT, H_REF, HK_FINAL,
   HK_FREE, HK_MASK, HK_STRONG, HK_WEAK, MAX_WORKERS, NUM_ALLOC_CLASSES, PAGE_BYTES, PAGE_KIND_NAMES, PK_FREE,
   PK_HEADER, PK_LARGE_HEAD, PK_SMALL_HEAD, PK_SYSTEM_HEAD, REFMAP_WORD, SPAN_HEADER_BYTES, S_ALLOC, S_BLOCK_BYTES,
   S_CHUNK_PREV, S_DIRTY, S_MARK, S_NEXT, S_PAGES, S_SLOTS, SYS_HANDLE_CHUNK, SYS_ROOT_STACK, TF_FINALIZE, TK_ARRAY,
   TK_STRUCT, TLAB_LIMIT, TLAB_WORDS, TYPE_TABLE_WORD, TYPE_WORDS, T_BYTES, T_KIND, T_REF_COUNT, T_REF_START,
-  W_PIN, W_ROOT_SPAN, W_ROOT_SPARE, W_ROOT_TOP, W_STATE, W_TLAB, WS_DEAD, ZAP_WORD, workerWord,
+  AGE_PROMOTING, PI_OLD, S_AGE, W_PIN, W_ROOT_SPAN, W_ROOT_SPARE, W_ROOT_TOP, W_STATE, W_TLAB, WS_DEAD, ZAP_WORD, workerWord,
 } from '../heap/layout.js';
 import { CLASS_BLOCK_BYTES, CLASS_SLOTS, CLASS_SPAN_PAGES, MAX_SMALL_BYTES, NUM_SIZE_CLASSES } from '../heap/sizeclasses.js';
 import { CLASS_OF_GRANULES } from '../heap/types.js';
@@ -43,6 +45,7 @@ import {
 } from '../heap/spans.js';
 import type { Arena } from '../heap/arena.js';
 import { isLiveState } from './recover.js';
+import { uncoveredYoungRef } from './remset.js';
 
 export interface VerifyResult {
   ok: boolean;
@@ -159,6 +162,16 @@ function verifyAll(arena: Arena, walker: SpanWalker, c: Checker): void {
     }
     if (kind === PK_SMALL_HEAD) verifySmallSpan(u32, base, info, typeCount, c);
     else if (kind === PK_LARGE_HEAD) verifyLargeSpan(u32, base, typeCount, c);
+    if ((kind === PK_SMALL_HEAD || kind === PK_LARGE_HEAD) && (info & PI_OLD) !== 0) {
+      const uncovered = uncoveredYoungRef(u32, arena.layout.remsetWord, base);
+      if (uncovered !== null) c.fail(`remembered set: ${uncovered}`);
+    }
+    if (kind !== PK_SYSTEM_HEAD) {
+      for (let q = page; q < page + pages; q++) {
+        if (((pageInfo(u32, q) ^ info) & PI_OLD) !== 0) c.fail(`page ${q} of the span at page ${page} disagrees with its head on the old-generation flag`);
+      }
+      if ((info & PI_OLD) !== 0 && u32[(base >>> 2) + S_AGE] === AGE_PROMOTING) c.fail(`old span ${hex(base)} was promoted but its dirty bits were never computed`);
+    }
     else if (kind === PK_SYSTEM_HEAD) {
       const cls = infoClass(info);
       const named = systemRefs.get(base);
@@ -222,16 +235,33 @@ function verifyAll(arena: Arena, walker: SpanWalker, c: Checker): void {
   }
   if (listed !== freeHandles) c.fail(`handle free list holds ${listed} entries but ${freeHandles} handles are free`);
 
-  // Central lists.
-  for (let k = 0; k < NUM_ALLOC_CLASSES; k++) {
-    let steps = 0;
-    for (let s = u32[G_CENTRAL + k]!; s !== 0; s = u32[(s >>> 2) + S_NEXT]!) {
-      if (++steps > committed) { c.fail(`central list of class ${k} has a cycle`); break; }
-      const info = pageInfo(u32, s / PAGE_BYTES);
-      if (infoKind(info) !== PK_SMALL_HEAD || infoClass(info) !== k) {
-        c.fail(`central list of class ${k} holds ${hex(s)}, which is not a span of that class`);
-        break;
+  // Central lists: young spans on the young lists, old ones on the old lists.
+  for (const [list, old] of [[G_CENTRAL, false], [G_CENTRAL_OLD, true]] as const) {
+    for (let k = 0; k < NUM_ALLOC_CLASSES; k++) {
+      let steps = 0;
+      for (let s = u32[list + k]!; s !== 0; s = u32[(s >>> 2) + S_NEXT]!) {
+        if (++steps > committed) { c.fail(`central list of class ${k} has a cycle`); break; }
+        const info = pageInfo(u32, s / PAGE_BYTES);
+        if (infoKind(info) !== PK_SMALL_HEAD || infoClass(info) !== k) {
+          c.fail(`central list of class ${k} holds ${hex(s)}, which is not a span of that class`);
+          break;
+        }
+        if (((info & PI_OLD) !== 0) !== old) c.fail(`the ${old ? 'old' : 'young'} central list of class ${k} holds a ${old ? 'young' : 'old'} span ${hex(s)}`);
       }
+    }
+  }
+
+  // The remembered set names old span heads only.
+  const { remsetWord, freeBitmapWords } = arena.layout;
+  for (let w = 0; w < freeBitmapWords; w++) {
+    let bits = u32[remsetWord + w]! | 0;
+    while (bits !== 0) {
+      const bit = bits & -bits;
+      bits ^= bit;
+      const p = (w << 5) + (31 - Math.clz32(bit));
+      const info = pageInfo(u32, p);
+      const kind = infoKind(info);
+      if ((info & PI_OLD) === 0 || (kind !== PK_SMALL_HEAD && kind !== PK_LARGE_HEAD)) c.fail(`the remembered set names page ${p}, which is not the head of an old span`);
     }
   }
 

@@ -6,9 +6,13 @@
 // rendezvous), so the fast path writes no bitmap. Refill looks, in order:
 //   1. for the next free run in the span the TLAB was in (the span's S_SCAN cursor moves
 //      forward only, so each slot is looked at once per cycle: O(1) amortised);
-//   2. for a partly free span on the central list of its class (built by the sweep in
-//      address order; mutators only pop it between collections, so a CAS pop has no ABA);
-//   3. for a fresh span from this thread's spares or the page pool (under the heap lock).
+//   2. for a partly free young span on the central list of its class (built by the sweep;
+//      mutators only pop it between collections, so a CAS pop has no ABA);
+//   3. for a fresh span from this thread's spares or the page pool (under the heap lock);
+//   4. for a partly free old span on the class's old list: its objects are born old.
+// Objects are born young everywhere else. Bytes handed out are counted per generation: the
+// young ones against the young budget (a minor collection when it is used up: REFILL_MINOR),
+// the old ones as old-space growth (pacer.ts).
 // When all three fail it returns REFILL_EMPTY, and the caller (gc/pacer.ts) collects or
 // grows the arena and tries again: this layer never calls up. Under stress (gcInterval) runs
 // are cut so that the refill after every gcInterval-th allocation returns REFILL_STRESS, and
@@ -20,24 +24,41 @@
 
 import type { Thread } from './thread.js';
 import {
-  G_ALLOC_KIB, G_CENTRAL, G_GC_STARTED, PAGE_BYTES, PAGE_WORDS, PK_LARGE_HEAD, PK_SMALL_HEAD, PK_SYSTEM_HEAD,
+  G_ALLOC_KIB, G_CENTRAL, G_CENTRAL_OLD, G_GC_STARTED, G_OLD_GROWTH_KIB, G_YOUNG_BUDGET_KIB, G_YOUNG_KIB, PAGE_LOG, PI_OLD, PAGE_BYTES, PAGE_WORDS, PK_LARGE_HEAD, PK_SMALL_HEAD, PK_SYSTEM_HEAD,
   SPAN_HEADER_BYTES, SPAN_HEADER_WORDS, S_ALLOC, S_BLOCK_BYTES, S_NEXT, S_PAGES, S_SCAN, S_SLOTS, TLAB_CURSOR,
   TLAB_LIMIT, TLAB_START, TLAB_WORDS, W_TLAB, NUM_ALLOC_CLASSES,
 } from './layout.js';
 import { CLASS_SPAN_PAGES, NUM_SIZE_CLASSES } from './sizeclasses.js';
 import { claimSpan, zeroWords } from './pagepool.js';
 import { acquireLock, releaseLock } from './lock.js';
-import { adoptSpan, ctz, setBitRangePlain, slotIndex, spanOf } from './spans.js';
+import { adoptSpan, ctz, pageInfo, setBitRangePlain, slotIndex, spanOf } from './spans.js';
 import { FP_POPPED, FP_TLAB_START, faultHook } from './faults.js';
 
-/** Bytes counted locally before they are added to the shared pacing counter. */
+/** Bytes counted locally before they are added to the shared pacing counters. */
 const ALLOC_FLUSH_BYTES = 256 << 10;
 
-function countAlloc(t: Thread, bytes: number): void {
+function countAlloc(t: Thread, bytes: number, old: boolean): void {
   t.pendingAllocBytes += bytes;
   if (t.pendingAllocBytes >= ALLOC_FLUSH_BYTES) {
     Atomics.add(t.u32, G_ALLOC_KIB, t.pendingAllocBytes >>> 10);
     t.pendingAllocBytes &= 1023;
+  }
+  if (!t.generational) return;
+  if (old) {
+    t.pendingOldBytes += bytes;
+    if (t.pendingOldBytes >= ALLOC_FLUSH_BYTES) {
+      Atomics.add(t.u32, G_OLD_GROWTH_KIB, t.pendingOldBytes >>> 10);
+      t.pendingOldBytes &= 1023;
+    }
+    return;
+  }
+  t.pendingYoungBytes += bytes;
+  // Flushed in steps of at most 1/16 of the budget, so that a few workers cannot overrun it.
+  const budgetKiB = t.u32[G_YOUNG_BUDGET_KIB]!;
+  if (t.pendingYoungBytes >= Math.min(ALLOC_FLUSH_BYTES, budgetKiB << 6)) {
+    const total = Atomics.add(t.u32, G_YOUNG_KIB, t.pendingYoungBytes >>> 10) + (t.pendingYoungBytes >>> 10);
+    t.pendingYoungBytes &= 1023;
+    if (total >= budgetKiB) t.minorDue = true;
   }
 }
 
@@ -118,14 +139,14 @@ function takeRun(t: Thread, tl: number, base: number): boolean {
   if (faultHook !== null) faultHook(FP_TLAB_START);
   u32[tl + TLAB_CURSOR] = start;
   u32[tl + TLAB_LIMIT] = limit;
-  countAlloc(t, limit - start);
+  countAlloc(t, limit - start, (pageInfo(u32, base >>> PAGE_LOG) & PI_OLD) !== 0);
   return true;
 }
 
-/** Pops a partly free span from the central list of `allocClass`, or returns 0. */
-function popCentral(t: Thread, allocClass: number): number {
+/** Pops a partly free span from the central list at global word `list`, or returns 0. */
+function popCentral(t: Thread, list: number): number {
   for (;;) {
-    const head = Atomics.load(t.u32, G_CENTRAL + allocClass);
+    const head = Atomics.load(t.u32, list);
     if (head === 0) return 0;
     // The span may lie in memory another thread added by growing the arena: a read through
     // a stale view gives undefined, and the CAS would then cut the list.
@@ -133,7 +154,7 @@ function popCentral(t: Thread, allocClass: number): number {
     if (bw + SPAN_HEADER_WORDS > t.viewWords) t.syncViews();
     const u32 = t.u32;
     const next = u32[bw + S_NEXT]!;
-    if (Atomics.compareExchange(u32, G_CENTRAL + allocClass, head, next) === head) {
+    if (Atomics.compareExchange(u32, list, head, next) === head) {
       if (faultHook !== null) faultHook(FP_POPPED);
       if (bw + u32[bw + S_PAGES]! * PAGE_WORDS > t.viewWords) t.syncViews();
       adoptSpan(t.u32, head, t.slot);
@@ -166,6 +187,7 @@ function claimSpans(t: Thread, pages: number, kind: number, allocClass: number, 
 export const REFILL_OK = 0;
 export const REFILL_EMPTY = 1; // the page pool is empty: collect or grow, then call again
 export const REFILL_STRESS = 2; // gcInterval allocations since the last collection: collect
+export const REFILL_MINOR = 3; // the young budget is used up: a minor collection, then call again
 
 /**
  * Gives the TLAB of `allocClass` a new run with room for at least one block, or says why
@@ -176,14 +198,25 @@ export function refillTlab(t: Thread, allocClass: number): number {
   const prevStart = t.u32[tl + TLAB_START]!;
   retireTlab(t.u32, t.f32, tl);
   if (t.gcInterval !== 0 && t.stressLeft <= 0) return REFILL_STRESS;
+  if (t.minorDue) {
+    t.minorDue = false;
+    // Another thread may have collected since this one's flush.
+    if (Atomics.load(t.u32, G_YOUNG_KIB) >= t.u32[G_YOUNG_BUDGET_KIB]!) return REFILL_MINOR;
+  }
   if (prevStart !== 0 && takeRun(t, tl, spanOf(t.u32, prevStart))) return REFILL_OK;
   for (;;) {
-    const partial = popCentral(t, allocClass);
+    const partial = popCentral(t, G_CENTRAL + allocClass);
     if (partial === 0) break;
     if (takeRun(t, tl, partial)) return REFILL_OK;
   }
   const fresh = freshSmallSpan(t, allocClass);
-  return fresh !== 0 && takeRun(t, tl, fresh) ? REFILL_OK : REFILL_EMPTY;
+  if (fresh !== 0 && takeRun(t, tl, fresh)) return REFILL_OK;
+  for (;;) {
+    const partial = popCentral(t, G_CENTRAL_OLD + allocClass);
+    if (partial === 0) break;
+    if (takeRun(t, tl, partial)) return REFILL_OK;
+  }
+  return REFILL_EMPTY;
 }
 
 /** Forgets this thread's spares if a collection has begun since they were claimed. */
@@ -240,7 +273,7 @@ export function allocLarge(t: Thread, bytes: number, header: number, length: num
   u32[ref >>> 2] = header;
   if (isArray) u32[(ref >>> 2) + 1] = length;
   Atomics.store(u32, bw + S_ALLOC, 1);
-  countAlloc(t, pages * PAGE_BYTES);
+  countAlloc(t, pages * PAGE_BYTES, false);
   return ref;
 }
 

@@ -18,6 +18,7 @@
 //  FP_POPPED             popCentral: span popped, not adopted       a span off every list
 //  FP_FINAL_UNLINKED     finalizer run: entry unlinked, not freed   an entry on no queue
 //  FP_DETACH             detach: some spans orphaned, slot held     a slot half handed back
+//  FP_PROMOTED           sweep: a span turned old, dirty bits not   old objects with uncovered young refs
 
 export const FP_CLAIM_CLEARED = 1;
 export const FP_PUBLISH_TAILS = 2;
@@ -31,12 +32,13 @@ export const FP_TLAB_START = 9;
 export const FP_POPPED = 10;
 export const FP_FINAL_UNLINKED = 11;
 export const FP_DETACH = 12;
+export const FP_PROMOTED = 13;
 
 export const FAULT_POINT_NAMES: Record<number, string> = {
   [FP_CLAIM_CLEARED]: 'claim-cleared', [FP_PUBLISH_TAILS]: 'publish-tails', [FP_RETIRE_HEAD]: 'retire-head',
   [FP_SWEEP_SPAN]: 'sweep-span', [FP_MARKED]: 'marked', [FP_HANDLE_CHUNK]: 'handle-chunk', [FP_FINAL_ENTRY]: 'final-entry',
   [FP_ROOT_CHUNK]: 'root-chunk', [FP_TLAB_START]: 'tlab-start', [FP_POPPED]: 'popped',
-  [FP_FINAL_UNLINKED]: 'final-unlinked', [FP_DETACH]: 'detach',
+  [FP_FINAL_UNLINKED]: 'final-unlinked', [FP_DETACH]: 'detach', [FP_PROMOTED]: 'promoted',
 };
 
 /** Installed by tests only; called with the point's id on every passage. */

@@ -4,14 +4,14 @@
 // (`…Word`) index the arena's Uint32Array/Int32Array views; byte addresses (`…Addr`,
 // `…Bytes`) never mix with them except through `>>> 2` / `<< 2`.
 //
-//  byte 0                                                                     arena end
-//  +---------+--------+--------------+------------+--------+--------+-------+----------+-----------+---------
-//  | globals | pause  | worker table | type table | refmap | handle | names | page     | free-page | pages …
-//  | 256 w   | ring   | MAX_WORKERS  | MAX_TYPES  | words  | chunk  | bytes | table    | bitmap    | (4 KiB each,
-//  |         | 1024 w | × WORKER_W   | × TYPE_W   |        | dir    |       | 2 w/page | 1 b/page  |  page-aligned)
-//  +---------+--------+--------------+------------+--------+--------+-------+----------+-----------+---------
+//  byte 0                                                                                 arena end
+//  +---------+--------+--------------+------------+--------+--------+-------+----------+-----------+--------+---------
+//  | globals | pause  | worker table | type table | refmap | handle | names | page     | free-page | remset | pages …
+//  | 320 w   | ring   | MAX_WORKERS  | MAX_TYPES  | words  | chunk  | bytes | table    | bitmap    | bitmap | (4 KiB each,
+//  |         | 1024 w | × WORKER_W   | × TYPE_W   |        | dir    |       | 2 w/page | 1 b/page  | 1 b/pg |  page-aligned)
+//  +---------+--------+--------------+------------+--------+--------+-------+----------+-----------+--------+---------
 //
-// The page table and the free-page bitmap cover every page up to `maxBytes`, header pages
+// The page table and the two page bitmaps cover every page up to `maxBytes`, header pages
 // included, so `ref >>> PAGE_LOG` indexes them directly. The arena grows (a growable
 // SharedArrayBuffer) but never moves.
 
@@ -23,7 +23,7 @@ export const PAGE_MASK = PAGE_BYTES - 1;
 export const PAGE_WORDS = PAGE_BYTES >>> 2;
 
 export const MAGIC = 0x62696270; // 'bibp'
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 // ---------------------------------------------------------------------------------------
 // Globals (word indices from 0). (A) marks words touched with Atomics.
@@ -64,7 +64,15 @@ export const LAYOUT_VERSION = 1;
 //    31  G_FINAL_INTERRUPTED  finalizations lost because their thread died while running them
 //   32‥47  G_EVENT_*          the last GcEvent (see below)
 //   48‥49  G_TIME_ORIGIN      f64 Date.now() at creation; worker clocks are ms since this
-//   64‥64+2·N  G_CENTRAL      per size class: head of the central list of partly free spans (A)
+//    50  G_YOUNG_BYTES        options.youngBytes: the young generation's base budget (0: off)
+//    51  G_YOUNG_BUDGET_KIB   the budget now: widened while minors see high survival
+//    52  G_YOUNG_KIB     (A)  KiB handed out in young spans since the last collection
+//    53  G_OLD_PAGES          pages of old spans (written in pauses)
+//    54  G_OLD_LIVE_KIB       KiB in old spans after the last major collection
+//    55  G_OLD_GROWTH_KIB (A) KiB promoted or allocated in old spans since the last major
+//    56  G_MAJOR_DUE          1: the next collection an allocation asks for is a major
+//   64‥64+N  G_CENTRAL        per allocation class: central list of partly free young spans (A)
+//  176‥176+N G_CENTRAL_OLD    per allocation class: central list of partly free old spans (A)
 // ---------------------------------------------------------------------------------------
 export const G_MAGIC = 0;
 export const G_VERSION = 1;
@@ -116,11 +124,19 @@ export const G_EVENT_FINALIZED = 43;
 
 export const G_TIME_ORIGIN_F64 = 48 >>> 1; // index into the Float64Array view
 
-export const G_CENTRAL = 64; // + class: central partial-span list heads
+export const G_YOUNG_BYTES = 50;
+export const G_YOUNG_BUDGET_KIB = 51;
+export const G_YOUNG_KIB = 52;
+export const G_OLD_PAGES = 53;
+export const G_OLD_LIVE_KIB = 54;
+export const G_OLD_GROWTH_KIB = 55;
+export const G_MAJOR_DUE = 56;
+export const G_CENTRAL = 64; // + class: central lists of partly free young spans
+export const G_CENTRAL_OLD = 176; // + class: central lists of partly free old spans
 /** Size classes with their finalizable twins: a finalizable type allocates from spans of
  *  its own, so the sweep looks for objects to finalize only in those spans. */
 export const NUM_ALLOC_CLASSES = NUM_SIZE_CLASSES * 2;
-export const GLOBAL_WORDS = 256;
+export const GLOBAL_WORDS = 320;
 
 export const GC_KIND_MINOR = 1;
 export const GC_KIND_MAJOR = 2;
@@ -137,9 +153,13 @@ export const GC_FLAG_IN_PAUSE = 0x100;
  */
 export const ZAP_WORD = 0xdeaddead;
 
-// Pause ring: the last PAUSE_RING_SIZE pause times in microseconds, for p50/p99/max.
+// Pause ring: the last PAUSE_RING_SIZE pause times in microseconds (and their kind), for
+// p50/p99/max.
 export const PAUSE_RING_WORD = GLOBAL_WORDS;
 export const PAUSE_RING_SIZE = 1024;
+/** A ring entry: the pause in µs, with this bit set for a major collection. */
+export const PAUSE_MAJOR_BIT = 0x80000000;
+export const PAUSE_US_MASK = 0x7fffffff;
 
 // ---------------------------------------------------------------------------------------
 // Worker control block: one per mutator slot, WORKER_WORDS words each.
@@ -274,7 +294,7 @@ export const ARRAY_LENGTH_WORD = 1;
 //     5  S_INV_F32     f32: 1 / S_BLOCK_BYTES, slightly rounded up (slot index without division)
 //  root-stack chunks (system spans) use words 2 and 3 as S_CHUNK_PREV (the chunk below, or
 //  the next spare) and S_CHUNK_TOP (the chunk's top while another chunk is current)
-//     6  S_AGE         reserved for generations (minor collections survived); unused yet
+//     6  S_AGE         collections its objects survived since it was last given out for allocation
 //     7  S_PAGES       pages in the span
 //  8‥15  S_MARK        mark bitmap, one bit per slot
 // 16‥23  S_ALLOC       allocated bitmap
@@ -292,9 +312,13 @@ export const S_INV_F32 = 5;
 export const S_CHUNK_PREV = 2;
 export const S_CHUNK_TOP = 3;
 export const S_AGE = 6;
+/** S_AGE of a span turned old whose dirty bits are not computed yet (remset.ts): a collector
+ *  killed in between leaves it for recovery to finish. */
+export const AGE_PROMOTING = 0xffffffff;
 export const S_PAGES = 7;
 export const BITMAP_WORDS = 8;
-export const MAX_SLOTS = BITMAP_WORDS * 32;
+export const MAX_SLOTS_LOG = 8;
+export const MAX_SLOTS = 1 << MAX_SLOTS_LOG; // BITMAP_WORDS × 32
 export const S_MARK = 8;
 export const S_ALLOC = S_MARK + BITMAP_WORDS;
 export const S_DIRTY = S_ALLOC + BITMAP_WORDS;
@@ -392,20 +416,25 @@ export interface ArenaLayout {
   readonly pageTableWord: number;
   readonly freeBitmapWord: number;
   readonly freeBitmapWords: number;
+  /** The remembered set: one bit per page, set (atomically) on the head page of an old span
+   *  that holds dirty bits, so a minor collection finds them without touching old space. */
+  readonly remsetWord: number;
   readonly headerBytes: number;
   readonly headerPages: number;
 }
 
-/** Where the size-dependent regions (page table, free bitmap) go for a given maximum. */
+/** Where the size-dependent regions (page table, free bitmap, remembered set) go for a given maximum. */
 export function arenaLayout(maxPages: number): ArenaLayout {
   const freeBitmapWord = PAGE_TABLE_WORD + maxPages * PT_WORDS;
   const freeBitmapWords = (maxPages + 31) >>> 5;
-  const headerBytes = alignUp((freeBitmapWord + freeBitmapWords) << 2, PAGE_BYTES);
+  const remsetWord = freeBitmapWord + freeBitmapWords;
+  const headerBytes = alignUp((remsetWord + freeBitmapWords) << 2, PAGE_BYTES);
   return {
     maxPages,
     pageTableWord: PAGE_TABLE_WORD,
     freeBitmapWord,
     freeBitmapWords,
+    remsetWord,
     headerBytes,
     headerPages: headerBytes >>> PAGE_LOG,
   };

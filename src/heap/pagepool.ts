@@ -15,7 +15,7 @@ import {
   PK_SMALL_HEAD, PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_WORDS, S_BLOCK_BYTES, S_INV_F32, S_PAGES, S_SLOTS,
 } from './layout.js';
 import { CLASS_BLOCK_BYTES, CLASS_SLOTS, NUM_SIZE_CLASSES } from './sizeclasses.js';
-import { blockReciprocal, headInfo, pageAddr, popcount, publishSpan, retirePages } from './spans.js';
+import { blockReciprocal, headInfo, pageAddr, popcount, publishSpan, remsetRemovePlain, retirePages } from './spans.js';
 import { FP_CLAIM_CLEARED, FP_RETIRE_HEAD, faultHook } from './faults.js';
 
 /**
@@ -105,13 +105,14 @@ export function zeroWords(u32: Uint32Array, from: number, to: number): void {
  */
 export function releasePages(arena: Arena, first: number, pages: number): void {
   const { u32 } = arena;
-  const { freeBitmapWord } = arena.layout;
+  const { freeBitmapWord, remsetWord } = arena.layout;
   retirePages(u32, first, 1);
   if (faultHook !== null && pages > 1) faultHook(FP_RETIRE_HEAD);
   retirePages(u32, first + 1, pages - 1);
   for (let p = first; p < first + pages; p++) {
     u32[freeBitmapWord + (p >>> 5)] = u32[freeBitmapWord + (p >>> 5)]! | (1 << (p & 31));
   }
+  remsetRemovePlain(u32, remsetWord, first);
   Atomics.add(u32, G_FREE_PAGES, pages);
   const w = first >>> 5;
   if (w < u32[G_POOL_HINT]!) u32[G_POOL_HINT] = w;

@@ -23,7 +23,7 @@
 import {
   G_COMMITTED_PAGES, PAGE_BYTES, PAGE_LOG, PAGE_TABLE_WORD, PI_CLASS_MASK, PI_CLASS_SHIFT, PI_KIND_MASK, PI_OLD, PI_ORPHAN,
   PI_OWNER_SHIFT, PK_FREE, PK_HEADER, PK_LARGE_HEAD, PK_SMALL_HEAD, PK_SYSTEM_HEAD, PT_INFO, PT_SPAN, PT_WORDS,
-  SPAN_HEADER_BYTES, S_BLOCK_BYTES, S_INV_F32, S_PAGES, S_SLOTS, NO_OWNER,
+  SPAN_HEADER_BYTES, S_BLOCK_BYTES, S_INV_F32, S_PAGES, S_SLOTS, NO_OWNER, MAX_SLOTS_LOG,
 } from './layout.js';
 import { FP_PUBLISH_TAILS, faultHook } from './faults.js';
 
@@ -229,6 +229,32 @@ export function ctz(x: number): number {
   return 31 - Math.clz32(x & -x);
 }
 
+/**
+ * Cards of a large object: its dirty bitmap has one bit per run of 2^shift words, at most
+ * MAX_SLOTS cards, so a minor collection scans only the dirty runs of a huge ref array.
+ */
+export function cardShift(objectBytes: number): number {
+  const words = Math.max(1, objectBytes >>> 2);
+  return Math.max(0, 32 - Math.clz32(words - 1) - MAX_SLOTS_LOG);
+}
+
+// ---------------------------------------------------------------------------------------
+// The remembered set: a bit per page (layout.ts), set on the head page of an old span whose
+// dirty bitmap is not empty. Set atomically by the barrier; cleared only in a pause.
+
+export function remsetTest(u32: Uint32Array, remsetWord: number, page: number): boolean {
+  return (u32[remsetWord + (page >>> 5)]! & (1 << (page & 31))) !== 0;
+}
+
+export function remsetAddAtomic(u32: Uint32Array, remsetWord: number, page: number): void {
+  Atomics.or(u32, remsetWord + (page >>> 5), 1 << (page & 31));
+}
+
+export function remsetRemovePlain(u32: Uint32Array, remsetWord: number, page: number): void {
+  const w = remsetWord + (page >>> 5);
+  u32[w] = u32[w]! & ~(1 << (page & 31));
+}
+
 // ---------------------------------------------------------------------------------------
 // The span walker: the one loop over the page table, in address order.
 
@@ -240,7 +266,9 @@ export const WALK_BAD_HEAD = 3; // a head whose S_PAGES runs past the arena (pag
 /**
  * Walks spans from page `from` to `to` (default: the committed pages): free and header pages
  * are skipped, a head is reported with its extent and the walk continues after it. A tail met
- * on the way is a stray (see above). One object, reused: no allocation per span.
+ * on the way is a stray (see above). With `youngOnly`, every page of an old span is skipped
+ * by its page-table entry alone, so a minor collection never reads old pages. One object,
+ * reused: no allocation per span.
  */
 export class SpanWalker {
   /** What the last next() found: WALK_SPAN, WALK_STRAY or WALK_BAD_HEAD. */
@@ -255,13 +283,15 @@ export class SpanWalker {
   private u32: Uint32Array = new Uint32Array(0);
   private at = 0;
   private end = 0;
+  private skip = 0;
 
   /** Starts a walk. `headerPages` is the first page that can hold a span. */
-  reset(u32: Uint32Array, headerPages: number, to = Atomics.load(u32, G_COMMITTED_PAGES)): this {
+  reset(u32: Uint32Array, headerPages: number, to = Atomics.load(u32, G_COMMITTED_PAGES), youngOnly = false): this {
     this.u32 = u32;
     this.at = headerPages;
     this.end = to;
     this.what = 0;
+    this.skip = youngOnly ? PI_OLD : 0;
     return this;
   }
 
@@ -271,7 +301,7 @@ export class SpanWalker {
       const w = PAGE_TABLE_WORD + p * PT_WORDS;
       const info = u32[w + PT_INFO]!;
       const kind = info & PI_KIND_MASK;
-      if (kind === PK_FREE || kind === PK_HEADER) continue;
+      if (kind === PK_FREE || kind === PK_HEADER || (info & this.skip) !== 0) continue;
       this.page = p;
       this.info = info;
       this.kind = kind;

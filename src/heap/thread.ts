@@ -7,7 +7,7 @@
 // running and by the collector while it is stopped or parked, never both at once.
 
 import { Arena } from './arena.js';
-import { G_CHECKED, G_GC_INTERVAL, G_SAFEPOINT_MS, G_TIME_ORIGIN_F64, W_GEN, workerWord } from './layout.js';
+import { G_CHECKED, G_GC_INTERVAL, G_SAFEPOINT_MS, G_TIME_ORIGIN_F64, G_YOUNG_BYTES, W_GEN, workerWord } from './layout.js';
 import { TypeCache } from './types.js';
 import { lockWord } from './lock.js';
 
@@ -68,6 +68,15 @@ export class Thread {
   readonly gcInterval: number;
   /** Allocations left until the next stress collection. @internal */
   stressLeft: number;
+  /** Generations are on (options.youngBytes > 0). @internal */
+  readonly generational: boolean;
+  /** Word index of the remembered-set bitmap (layout.ts). @internal */
+  readonly remsetWord: number;
+  /** Bytes handed out in young / old spans and not yet added to the shared counters. @internal */
+  pendingYoungBytes = 0;
+  pendingOldBytes = 0;
+  /** The young budget was used up at this thread's last flush: the next refill asks for a minor. @internal */
+  minorDue = false;
 
   /** @internal */
   constructor(arena: Arena, slot: number) {
@@ -86,6 +95,8 @@ export class Thread {
     this.safepointTimeoutMs = arena.u32[G_SAFEPOINT_MS]!;
     this.gcInterval = arena.u32[G_GC_INTERVAL]!;
     this.stressLeft = this.gcInterval;
+    this.generational = arena.u32[G_YOUNG_BYTES] !== 0;
+    this.remsetWord = arena.layout.remsetWord;
     this.canBlock = detectCanBlock();
     this.types = new TypeCache(arena);
   }

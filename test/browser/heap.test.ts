@@ -230,6 +230,7 @@ describe('bibop-gc in Chromium (dist/browser.js)', () => {
     for (const e of r.events) {
       expect(e, `every collect() returns a GcEvent${ctx}`).not.toBeNull();
       expect(e!.seq, `collections move forward${ctx}`).toBeGreaterThan(lastSeq);
+      expect(e!.kind, `collect() returns a major collection${ctx}`).toBe('major');
       expect(e!.markedObjects, `the persisted lists are marked${ctx}`).toBeGreaterThanOrEqual(MAIN_LIST + 2 * WORKER_LIST);
       lastSeq = e!.seq;
     }

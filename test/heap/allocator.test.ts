@@ -9,8 +9,9 @@ import {
 
 describe('spare spans', () => {
   test('a collection inside one class\'s claim frees the spares of every class, and none is used after', () => {
-    // A heap that cannot grow, so that running out of pages means a collection.
-    const heap = Heap.create({ size: 2 << 20, maxSize: 2 << 20 });
+    // A heap that cannot grow, so that running out of pages means a collection inside a
+    // claim (without generations: minors would recycle the young space before the pool ran dry).
+    const heap = Heap.create({ size: 2 << 20, maxSize: 2 << 20, youngBytes: 0 });
     const A = heap.defineStruct('A', { a: 'i32' }); // 16-byte class
     const B = heap.defineStruct('B', { a: 'f64', b: 'f64', c: 'f64' }); // 32-byte class
     // Claims a batch of class-A spans: one in use, the rest kept as spares.

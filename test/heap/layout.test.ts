@@ -71,7 +71,7 @@ describe('header regions', () => {
 describe('arenaLayout', () => {
   const cases = [256, 257, 4096, 16384, 65536, Math.floor(L.MAX_ARENA_BYTES / L.PAGE_BYTES)];
 
-  it.each(cases)('maxPages %i: page table and bitmap follow the fixed header; headerBytes is page-aligned', (maxPages) => {
+  it.each(cases)('maxPages %i: page table, free bitmap and remembered set follow the fixed header; headerBytes is page-aligned', (maxPages) => {
     const lay = L.arenaLayout(maxPages);
     expect(lay.maxPages).toBe(maxPages);
     expect(lay.pageTableWord).toBe(L.PAGE_TABLE_WORD);
@@ -79,8 +79,9 @@ describe('arenaLayout', () => {
     expect(lay.freeBitmapWords * 32).toBeGreaterThanOrEqual(maxPages);
     expect(lay.freeBitmapWords * 32 - maxPages).toBeLessThan(32);
     expect(lay.headerBytes % L.PAGE_BYTES).toBe(0);
-    expect(lay.headerBytes).toBeGreaterThanOrEqual((lay.freeBitmapWord + lay.freeBitmapWords) * 4);
-    expect(lay.headerBytes - (lay.freeBitmapWord + lay.freeBitmapWords) * 4).toBeLessThan(L.PAGE_BYTES);
+    expect(lay.remsetWord).toBe(lay.freeBitmapWord + lay.freeBitmapWords);
+    expect(lay.headerBytes).toBeGreaterThanOrEqual((lay.remsetWord + lay.freeBitmapWords) * 4);
+    expect(lay.headerBytes - (lay.remsetWord + lay.freeBitmapWords) * 4).toBeLessThan(L.PAGE_BYTES);
     expect(lay.headerPages * L.PAGE_BYTES).toBe(lay.headerBytes);
   });
 

@@ -36,6 +36,8 @@ setFaultHook((p) => {
 });
 
 const kept: { release(): void }[] = [];
+const AnchorArray = heap.defineArray('kp.Anchors', 'ref');
+let anchors: { get(): number } | undefined;
 function garbage(n: number, large: boolean, finalizable: boolean): void {
   heap.scope(() => {
     let prev = 0;
@@ -58,6 +60,18 @@ for (let round = 0; ; round++) {
   switch (workerData.action as string) {
     case 'alloc': garbage(256, true, false); break;
     case 'collect': garbage(256, true, true); heap.collect(); break;
+    case 'minor':
+      // 200 anchors side by side (a dense span, promoted after three collections), each
+      // pointed at a fresh young object before every minor: once promoted, they hold young refs.
+      anchors ??= heap.scope(() => heap.persist(heap.escape(heap.allocArray(AnchorArray, 200))));
+      heap.scope(() => {
+        const a = anchors!.get();
+        if (round === 0) for (let i = 0; i < 200; i++) heap.setRefAt(a, i, heap.alloc(Node));
+        for (let i = 0; i < 200; i++) heap.setRef(heap.getRefAt(a, i), Node.next, heap.alloc(Node));
+      });
+      garbage(256, true, false);
+      heap.collect('minor');
+      break;
     case 'handles':
       // 1200 more handles a round: a new handle chunk about every round.
       heap.scope(() => { const r = heap.alloc(Node); for (let i = 0; i < 1200; i++) heap.persist(r); });
