@@ -867,11 +867,14 @@ export class Heap extends Thread {
 
   /**
    * Checks every invariant (see gc/verify.ts) inside a pause of its own, so other workers
-   * stand still while it looks. Returns the errors; it never throws on a broken heap.
+   * stand still while it looks. Returns the errors; it never throws on a broken heap. With
+   * `{ remark: true }` it also marks the heap again from scratch (a sanity check of what the
+   * collections kept: `result.remark`).
    */
-  verify(): VerifyResult {
+  verify(options: { remark?: boolean } = {}): VerifyResult {
     this.assertAttached();
-    return this.pauses.verify();
+    if (options === null || typeof options !== 'object') throw new HeapUsageError(`verify(${String(options)}): options must be an object like { remark: true }`, { workerId: this.slot });
+    return this.pauses.verify(options.remark === true);
   }
 
   // Heap inspection (src/inspect): whole-heap readers run inside a pause of their own.

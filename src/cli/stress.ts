@@ -154,6 +154,8 @@ export function formatReport(r: StressReport, fileLines: readonly string[] = [])
     '',
     `collections        ${r.collections.major} major, ${r.collections.minor} minor (${r.collections.byWorkers} requested explicitly by mutators)`,
     `pause              p50 ${fmt(p.pauseMs.p50)} ms  p99 ${fmt(p.pauseMs.p99)} ms  max ${fmt(p.pauseMs.max)} ms  (${coverage(p.covered, p.recorded)})`,
+    `  minor pauses     ${String(p.minor.count).padStart(5)}: p50 ${fmt(p.minor.pauseMs.p50)} ms  p99 ${fmt(p.minor.pauseMs.p99)} ms  max ${fmt(p.minor.pauseMs.max)} ms`,
+    `  major pauses     ${String(p.major.count).padStart(5)}: p50 ${fmt(p.major.pauseMs.p50)} ms  p99 ${fmt(p.major.pauseMs.p99)} ms  max ${fmt(p.major.pauseMs.max)} ms`,
     `time to rendezvous p50 ${fmt(p.rendezvousMs.p50, 3)} ms  p99 ${fmt(p.rendezvousMs.p99, 3)} ms  max ${fmt(p.rendezvousMs.max, 3)} ms  (${coverage(p.covered, p.recorded)})`,
     `heap               ${fmt(r.heap.arenaBytes / MIB, 1)} MiB of at most ${fmt(r.heap.maxBytes / MIB, 0)} MiB; peak occupancy ${fmt(r.heap.peakOccupancy * 100, 1)}%; ${r.heap.liveBytesAtEnd} bytes live at the end`,
     `workers killed     ${r.replaced} (graphs of dead workers found intact by their successors: ${r.adoptedGraphs}; most orphan pages at once: ${r.heap.orphanPagesSeen})`,

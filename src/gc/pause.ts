@@ -27,6 +27,7 @@ import { Sweeper } from './sweep.js';
 import { Marker } from './mark.js';
 import { needsRecovery, recover, retireEveryTlab } from './recover.js';
 import { verifyHeap, type VerifyResult } from './verify.js';
+import { remark } from './sanity.js';
 
 export class PauseDriver implements PauseWaiter {
   readonly walker = new SpanWalker();
@@ -138,9 +139,16 @@ export class PauseDriver implements PauseWaiter {
     }
   }
 
-  /** Checks every invariant inside a pause of its own (see `exclusive`). */
-  verify(): VerifyResult {
-    return this.exclusive(() => verifyHeap(this.t.arena, this.walker));
+  /**
+   * Checks every invariant inside a pause of its own (see `exclusive`); with `remark`, also
+   * marks the heap again from scratch and reports what it found (sanity.ts).
+   */
+  verify(remarkToo = false): VerifyResult {
+    return this.exclusive(() => {
+      const v = verifyHeap(this.t.arena, this.walker);
+      if (remarkToo && v.ok) v.remark = remark(this.t.arena, this.walker, this.collector.marker);
+      return v;
+    });
   }
 
   onGC(listener: (event: GcEvent) => void): () => void {
@@ -149,6 +157,21 @@ export class PauseDriver implements PauseWaiter {
       const i = this.listeners.indexOf(listener);
       if (i >= 0) this.listeners.splice(i, 1);
     };
+  }
+
+  /**
+   * verifyEachGC: every invariant, then the sanity re-mark: right after a collection no young
+   * object may be left that neither the roots nor an old object reach.
+   */
+  private checkAfterCollection(): VerifyResult {
+    const v = verifyHeap(this.t.arena, this.walker);
+    if (!v.ok) return v;
+    v.remark = remark(this.t.arena, this.walker, this.collector.marker);
+    if (v.remark.unreachableYoungObjects > 0) {
+      v.errors.push(`sanity re-mark: ${v.remark.unreachableYoungObjects} young objects survived the collection though neither the roots nor any old object reach them`);
+      v.ok = false;
+    }
+    return v;
   }
 
   /** Holds the pause (G_GC_OWNER is ours): rendezvous, collect, resume, notify listeners. */
@@ -162,7 +185,7 @@ export class PauseDriver implements PauseWaiter {
       const rendezvousMs = stopTheWorld(t);
       try {
         event = collectInPause(t, this.collector, kind, rendezvousMs, start);
-        if ((t.u32[G_GC_FLAGS]! & GC_FLAG_VERIFY) !== 0) verified = verifyHeap(t.arena, this.walker);
+        if ((t.u32[G_GC_FLAGS]! & GC_FLAG_VERIFY) !== 0) verified = this.checkAfterCollection();
       } finally {
         resumeTheWorld(t);
       }

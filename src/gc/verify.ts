@@ -46,6 +46,7 @@ import {
 import type { Arena } from '../heap/arena.js';
 import { isLiveState } from './recover.js';
 import { uncoveredYoungRef } from './remset.js';
+import type { RemarkResult } from './sanity.js';
 
 export interface VerifyResult {
   ok: boolean;
@@ -53,6 +54,8 @@ export interface VerifyResult {
   /** Objects and pages looked at, so a caller can tell an empty check from a clean one. */
   checkedObjects: number;
   checkedPages: number;
+  /** With { remark: true } on a sound heap: the heap marked again from scratch (sanity.ts). */
+  remark?: RemarkResult;
 }
 
 const MAX_ERRORS = 100;

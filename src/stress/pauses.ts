@@ -16,13 +16,13 @@
 //   word 0  seq            collection number (G_GC_STARTED value); written last (Atomics)
 //   word 1  pause µs
 //   word 2  rendezvous µs
-//   word 3  collector slot + 1
+//   word 3  collector slot + 1, with KIND_MAJOR set for a major collection
 // The main thread drains the log into a map a few times a second, long before an entry
 // could be overwritten by one CAPACITY collections later.
 
 import { Worker } from 'node:worker_threads';
 import type { GcEvent, Heap } from '../index.js';
-import { G_EPOCH, G_EVENT_COLLECTOR, G_EVENT_PAUSE_US, G_EVENT_RENDEZVOUS_US, G_EVENT_SEQ } from '../heap/layout.js';
+import { G_EPOCH, G_EVENT_COLLECTOR, G_EVENT_KIND, G_EVENT_PAUSE_US, G_EVENT_RENDEZVOUS_US, G_EVENT_SEQ, GC_KIND_MAJOR } from '../heap/layout.js';
 
 const CAPACITY = 1 << 14;
 const ENTRY_WORDS = 4;
@@ -30,25 +30,26 @@ const E_SEQ = 0;
 const E_PAUSE_US = 1;
 const E_RENDEZVOUS_US = 2;
 const E_COLLECTOR = 3;
+const KIND_MAJOR = 0x80000000;
 
 export function createPauseLog(): SharedArrayBuffer {
   return new SharedArrayBuffer(CAPACITY * ENTRY_WORDS * 4);
 }
 
 /** Records one collection's figures (idempotent per seq). */
-export function recordPause(log: Uint32Array, seq: number, pauseUs: number, rendezvousUs: number, collector: number): void {
+export function recordPause(log: Uint32Array, seq: number, pauseUs: number, rendezvousUs: number, collector: number, major: boolean): void {
   const e = (seq % CAPACITY) * ENTRY_WORDS;
   if (seq === 0 || Atomics.load(log, e + E_SEQ) >= seq) return;
   log[e + E_PAUSE_US] = pauseUs;
   log[e + E_RENDEZVOUS_US] = rendezvousUs;
-  log[e + E_COLLECTOR] = collector + 1;
+  log[e + E_COLLECTOR] = ((collector + 1) | (major ? KIND_MAJOR : 0)) >>> 0;
   Atomics.store(log, e + E_SEQ, seq);
 }
 
 /** Makes `heap` record every collection it runs into the log. */
 export function recordPausesOf(heap: Heap, log: SharedArrayBuffer): () => void {
   const u32 = new Uint32Array(log);
-  return heap.onGC((ev: GcEvent) => recordPause(u32, ev.seq, Math.round(ev.pauseMs * 1000), Math.round(ev.phases.rendezvousMs * 1000), ev.collector));
+  return heap.onGC((ev: GcEvent) => recordPause(u32, ev.seq, Math.round(ev.pauseMs * 1000), Math.round(ev.phases.rendezvousMs * 1000), ev.collector, ev.kind === 'major'));
 }
 
 // The observer: plain JS (it runs from source, in any bundle), reading the arena's globals only.
@@ -61,11 +62,12 @@ function record() {
   const seq = Atomics.load(g, ${G_EVENT_SEQ}) >>> 0;
   if (seq === 0) return;
   const pause = g[${G_EVENT_PAUSE_US}] >>> 0, rendezvous = g[${G_EVENT_RENDEZVOUS_US}] >>> 0, collector = g[${G_EVENT_COLLECTOR}] >>> 0;
+  const major = (g[${G_EVENT_KIND}] >>> 0) === ${GC_KIND_MAJOR} ? ${KIND_MAJOR} : 0;
   // The words are written before the seq (an atomic store): a moved seq means a torn read.
   if ((Atomics.load(g, ${G_EVENT_SEQ}) >>> 0) !== seq) return;
   const e = (seq % CAPACITY) * ${ENTRY_WORDS};
   if (Atomics.load(log, e) >= seq) return;
-  log[e + 1] = pause; log[e + 2] = rendezvous; log[e + 3] = collector + 1;
+  log[e + 1] = pause; log[e + 2] = rendezvous; log[e + 3] = ((collector + 1) | major) >>> 0;
   Atomics.store(log, e, seq);
 }
 for (;;) {
@@ -82,13 +84,16 @@ export interface PauseFigures {
   covered: number;
   pauseMs: { p50: number; p99: number; max: number };
   rendezvousMs: { p50: number; p99: number; max: number };
+  /** Pauses by kind: count and percentiles. */
+  minor: { count: number; pauseMs: { p50: number; p99: number; max: number } };
+  major: { count: number; pauseMs: { p50: number; p99: number; max: number } };
 }
 
 /** Collects the figures of every pause of one heap. */
 export class PauseCollector {
   readonly log = createPauseLog();
   private readonly u32 = new Uint32Array(this.log);
-  private readonly seen = new Map<number, { pauseUs: number; rendezvousUs: number }>();
+  private readonly seen = new Map<number, { pauseUs: number; rendezvousUs: number; major: boolean }>();
   private observer: Worker | undefined;
 
   constructor(private readonly heap: Heap) {}
@@ -105,7 +110,7 @@ export class PauseCollector {
     for (let e = 0; e < CAPACITY * ENTRY_WORDS; e += ENTRY_WORDS) {
       const seq = Atomics.load(this.u32, e + E_SEQ);
       if (seq === 0 || this.seen.has(seq)) continue;
-      this.seen.set(seq, { pauseUs: this.u32[e + E_PAUSE_US]!, rendezvousUs: this.u32[e + E_RENDEZVOUS_US]! });
+      this.seen.set(seq, { pauseUs: this.u32[e + E_PAUSE_US]!, rendezvousUs: this.u32[e + E_RENDEZVOUS_US]!, major: (this.u32[e + E_COLLECTOR]! & KIND_MAJOR) !== 0 });
     }
   }
 
@@ -119,11 +124,17 @@ export class PauseCollector {
     this.drain();
     const pauses = [...this.seen.values()].map((p) => p.pauseUs / 1000).sort((a, b) => a - b);
     const rendezvous = [...this.seen.values()].map((p) => p.rendezvousUs / 1000).sort((a, b) => a - b);
+    const of = (major: boolean): PauseFigures['minor'] => {
+      const ms = [...this.seen.values()].filter((p) => p.major === major).map((p) => p.pauseUs / 1000).sort((a, b) => a - b);
+      return { count: ms.length, pauseMs: percentiles(ms) };
+    };
     return {
       recorded: this.heap.stats().pauseMs.count,
       covered: this.seen.size,
       pauseMs: percentiles(pauses),
       rendezvousMs: percentiles(rendezvous),
+      minor: of(false),
+      major: of(true),
     };
   }
 }

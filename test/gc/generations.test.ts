@@ -243,6 +243,22 @@ describe('young and old', () => {
     for (const k of keep) k.release();
   });
 
+  it('verify({ remark: true }) marks the heap again: right after a minor every young object is reached, old garbage is counted', () => {
+    const { heap, Node } = setup({ verifyEachGC: false });
+    const list = longLived(heap, Node, 8 * PER_SPAN);
+    promote(heap, () => list.get());
+    list.release(); // old garbage now: only a major frees it
+    heap.scope(() => { for (let i = 0; i < 1000; i++) heap.alloc(Node); });
+    const before = heap.verify({ remark: true });
+    expect(before.remark!.unreachableYoungObjects).toBe(1000);
+    heap.collect('minor');
+    const after = heap.verify({ remark: true });
+    expect(after.errors).toEqual([]);
+    expect(after.remark).toEqual({ reachableObjects: 0, unreachableOldObjects: 8 * PER_SPAN, unreachableYoungObjects: 0 });
+    heap.collect('major');
+    expect(heap.verify({ remark: true }).remark!.unreachableOldObjects).toBe(0);
+  });
+
   it('with youngBytes: 0 nothing is ever old and the barrier has nothing to record', () => {
     const { heap, Node } = setup({ youngBytes: 0 });
     const list = longLived(heap, Node, 8 * PER_SPAN);

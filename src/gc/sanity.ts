@@ -1,0 +1,99 @@
+// The sanity check (MMTk's sanity GC, Go's gccheckmark): inside a pause, mark the whole heap
+// from scratch and compare with what the collections kept.
+//
+//   1. Mark from the roots, every generation: the reachable objects.
+//   2. Mark on from every old object, alive or not: what a minor collection must keep (old
+//      objects are its roots through the remembered set).
+//   3. Every allocated young object must now be marked: right after a collection, a young
+//      object that neither the roots nor any old object reach should have been freed.
+//   4. Clear the marks.
+// Run only on a heap verify() found sound (every ref valid), so marking cannot stray.
+
+import type { Arena } from '../heap/arena.js';
+import {
+  BITMAP_WORDS, G_COMMITTED_PAGES, H_META, H_REF, HK_FINAL, HK_MASK, HK_STRONG, MAX_WORKERS, PI_OLD, PK_LARGE_HEAD,
+  PK_SMALL_HEAD, SPAN_HEADER_BYTES, S_ALLOC, S_BLOCK_BYTES, S_MARK, W_PIN, W_STATE, ZAP_WORD, workerWord,
+} from '../heap/layout.js';
+import { handleCapacity, handleWord } from '../heap/handles.js';
+import { RootChunkWalker } from '../heap/roots.js';
+import { SpanWalker, WALK_SPAN } from '../heap/spans.js';
+import { Marker } from './mark.js';
+import { isLiveState } from './recover.js';
+
+export interface RemarkResult {
+  /** Objects reachable from the roots. */
+  reachableObjects: number;
+  /** Old objects nothing reaches: garbage only a major collection frees. */
+  unreachableOldObjects: number;
+  /** Young objects neither the roots nor any old object reach (0 right after a collection). */
+  unreachableYoungObjects: number;
+}
+
+const roots = new RootChunkWalker();
+
+export function remark(arena: Arena, walker: SpanWalker, marker: Marker): RemarkResult {
+  const u32 = arena.u32;
+  const committed = Atomics.load(u32, G_COMMITTED_PAGES);
+  marker.begin(u32, arena.f32, 0);
+  for (let slot = 0; slot < MAX_WORKERS; slot++) {
+    const ctl = workerWord(slot);
+    if (!isLiveState(Atomics.load(u32, ctl + W_STATE))) continue;
+    for (roots.reset(u32, ctl, committed); roots.next();) {
+      for (let r = roots.from; r < roots.to; r++) marker.mark(u32[r]!);
+    }
+    marker.mark(u32[ctl + W_PIN]!);
+  }
+  for (let h = 0; h < handleCapacity(u32); h++) {
+    const w = handleWord(u32, h);
+    const k = u32[w + H_META]! & HK_MASK;
+    if (k === HK_STRONG || k === HK_FINAL) marker.mark(u32[w + H_REF]!);
+  }
+  marker.drain();
+  const reachableObjects = marker.marked;
+
+  // Old objects nothing reached yet are counted, then scanned like the rest.
+  let unreachableOldObjects = 0;
+  walker.reset(u32, arena.layout.headerPages, committed);
+  while (walker.next()) {
+    if (walker.what !== WALK_SPAN || (walker.info & PI_OLD) === 0) continue;
+    forEachObject(u32, walker.base, walker.kind, (ref, marked) => {
+      if (!marked) unreachableOldObjects++;
+      marker.scan(ref);
+    });
+  }
+  marker.drain();
+
+  let unreachableYoungObjects = 0;
+  walker.reset(u32, arena.layout.headerPages, committed);
+  while (walker.next()) {
+    if (walker.what !== WALK_SPAN || (walker.kind !== PK_SMALL_HEAD && walker.kind !== PK_LARGE_HEAD)) continue;
+    if ((walker.info & PI_OLD) === 0) {
+      forEachObject(u32, walker.base, walker.kind, (_ref, marked) => {
+        if (!marked) unreachableYoungObjects++;
+      });
+    }
+    u32.fill(0, (walker.base >>> 2) + S_MARK, (walker.base >>> 2) + S_MARK + BITMAP_WORDS);
+  }
+  return { reachableObjects, unreachableOldObjects, unreachableYoungObjects };
+}
+
+/** Calls `fn` for every allocated object of a small or large span that is not quarantined. */
+function forEachObject(u32: Uint32Array, base: number, kind: number, fn: (ref: number, marked: boolean) => void): void {
+  const bw = base >>> 2;
+  if (kind === PK_LARGE_HEAD) {
+    const ref = base + SPAN_HEADER_BYTES;
+    if ((u32[bw + S_ALLOC]! & 1) !== 0 && u32[ref >>> 2] !== ZAP_WORD) fn(ref, (u32[bw + S_MARK]! & 1) !== 0);
+    return;
+  }
+  if (kind !== PK_SMALL_HEAD) return;
+  const block = u32[bw + S_BLOCK_BYTES]!;
+  for (let w = 0; w < BITMAP_WORDS; w++) {
+    let bits = u32[bw + S_ALLOC + w]! | 0;
+    while (bits !== 0) {
+      const bit = bits & -bits;
+      bits ^= bit;
+      const ref = base + SPAN_HEADER_BYTES + ((w << 5) + (31 - Math.clz32(bit))) * block;
+      if (u32[ref >>> 2] !== ZAP_WORD) fn(ref, (u32[bw + S_MARK + w]! & bit) !== 0);
+    }
+  }
+}
