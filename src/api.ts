@@ -566,8 +566,10 @@ export class Heap extends Thread {
     const w = (ref + offset) >>> 2;
     if (w >= this.viewWords) this.syncViews();
     const u32 = this.u32;
-    u32[w] = value;
+    // The barrier before the store: a thread killed in between leaves a dirty bit too many
+    // (recomputed by the next collection), never an old -> young ref that no bit covers.
     if ((u32[PAGE_INFO_WORD + (ref >>> PAGE_LOG) * PT_WORDS]! & PI_OLD) !== 0) barrierSlow(u32, this.f32, this.remsetWord, ref, w, value);
+    u32[w] = value;
   }
 
   getI32(ref: number, offset: number): number {
@@ -619,8 +621,10 @@ export class Heap extends Thread {
     const w = (ref >>> 2) + 2 + index;
     if (w >= this.viewWords) this.syncViews();
     const u32 = this.u32;
-    u32[w] = value;
+    // The barrier before the store: a thread killed in between leaves a dirty bit too many
+    // (recomputed by the next collection), never an old -> young ref that no bit covers.
     if ((u32[PAGE_INFO_WORD + (ref >>> PAGE_LOG) * PT_WORDS]! & PI_OLD) !== 0) barrierSlow(u32, this.f32, this.remsetWord, ref, w, value);
+    u32[w] = value;
   }
 
   getI32At(ref: number, index: number): number {

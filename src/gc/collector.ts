@@ -91,6 +91,27 @@ export interface CollectorState {
   readonly sweeper: Sweeper;
   /** Set by a minor collection under verifyEachGC: verify() at its start, after recovery. */
   preVerify: VerifyResult | undefined;
+  /** Slots whose roots the last collection marked from (1): a worker declared dead during the
+   *  pause stops counting as live, but its roots were this collection's. */
+  readonly rootSlots: Uint8Array;
+}
+
+/** Marks from the root stacks and pins of the slots in `slots`, and the strong and final handles. */
+export function markRoots(u32: Uint32Array, marker: Marker, slots: Uint8Array, committed: number): void {
+  for (let slot = 0; slot < MAX_WORKERS; slot++) {
+    if (slots[slot] !== 1) continue;
+    const ctl = workerWord(slot);
+    for (roots.reset(u32, ctl, committed); roots.next();) {
+      for (let r = roots.from; r < roots.to; r++) marker.mark(u32[r]!);
+    }
+    marker.mark(u32[ctl + W_PIN]!);
+  }
+  const handles = handleCapacity(u32);
+  for (let h = 0; h < handles; h++) {
+    const w = handleWord(u32, h);
+    const k = u32[w + H_META]! & HK_MASK;
+    if (k === HK_STRONG || k === HK_FINAL) marker.mark(u32[w + H_REF]!);
+  }
 }
 
 /** Runs one collection of `kind` inside a pause that the caller holds. */
@@ -116,19 +137,9 @@ export function collectInPause(t: Thread, cs: CollectorState, kind: number, rend
   marker.begin(u32, t.f32, minor ? PI_OLD : 0);
   const committed = Atomics.load(u32, G_COMMITTED_PAGES);
   for (let slot = 0; slot < MAX_WORKERS; slot++) {
-    const ctl = workerWord(slot);
-    if (!isLiveState(Atomics.load(i32, ctl + W_STATE))) continue;
-    for (roots.reset(u32, ctl, committed); roots.next();) {
-      for (let r = roots.from; r < roots.to; r++) marker.mark(u32[r]!);
-    }
-    marker.mark(u32[ctl + W_PIN]!);
+    cs.rootSlots[slot] = isLiveState(Atomics.load(i32, workerWord(slot) + W_STATE)) ? 1 : 0;
   }
-  const handles = handleCapacity(u32);
-  for (let h = 0; h < handles; h++) {
-    const w = handleWord(u32, h);
-    const k = u32[w + H_META]! & HK_MASK;
-    if (k === HK_STRONG || k === HK_FINAL) marker.mark(u32[w + H_REF]!);
-  }
+  markRoots(u32, marker, cs.rootSlots, committed);
   if (minor) scanRemembered(arena, marker);
   marker.drain();
   const marked = marker.marked;
@@ -138,6 +149,7 @@ export function collectInPause(t: Thread, cs: CollectorState, kind: number, rend
   // 3. Sweep phase 1: weak refs to dead objects (young ones, in a minor), then finalizable
   // objects. Queueing may add a handle chunk and so grow the arena inside the pause: `u32`
   // is re-read from `t` after it.
+  const handles = handleCapacity(u32);
   for (let h = 0; h < handles; h++) {
     const w = handleWord(u32, h);
     if ((u32[w + H_META]! & HK_MASK) !== HK_WEAK) continue;

@@ -16,7 +16,7 @@
 import type { Thread } from '../heap/thread.js';
 import {
   G_EPOCH, G_EVENT_SEQ, G_GC_FLAGS, G_GC_OWNER, G_GC_STARTED, G_MAJOR_DUE, GC_FLAG_VERIFY, GC_KIND_MAJOR, GC_KIND_MINOR,
-  W_SAFEPOINT_MS,
+  MAX_WORKERS, W_SAFEPOINT_MS,
 } from '../heap/layout.js';
 import { SpanWalker } from '../heap/spans.js';
 import { stopAtSafepoint, waitForPauseEnd, type PauseWaiter } from '../safepoint/registry.js';
@@ -31,7 +31,9 @@ import { remark } from './sanity.js';
 
 export class PauseDriver implements PauseWaiter {
   readonly walker = new SpanWalker();
-  private readonly collector: CollectorState = { marker: new Marker(), walker: this.walker, sweeper: new Sweeper(), preVerify: undefined };
+  private readonly collector: CollectorState = {
+    marker: new Marker(), walker: this.walker, sweeper: new Sweeper(), preVerify: undefined, rootSlots: new Uint8Array(MAX_WORKERS),
+  };
   private readonly listeners: ((event: GcEvent) => void)[] = [];
   /** True while this thread holds a pause. */
   inPause = false;
@@ -166,7 +168,7 @@ export class PauseDriver implements PauseWaiter {
   private checkAfterCollection(): VerifyResult {
     const v = verifyHeap(this.t.arena, this.walker);
     if (!v.ok) return v;
-    v.remark = remark(this.t.arena, this.walker, this.collector.marker);
+    v.remark = remark(this.t.arena, this.walker, this.collector.marker, this.collector.rootSlots);
     if (v.remark.unreachableYoungObjects > 0) {
       v.errors.push(`sanity re-mark: ${v.remark.unreachableYoungObjects} young objects survived the collection though neither the roots nor any old object reach them`);
       v.ok = false;

@@ -6,19 +6,20 @@
 //      objects are its roots through the remembered set).
 //   3. Every allocated young object must now be marked: right after a collection, a young
 //      object that neither the roots nor any old object reach should have been freed.
-//   4. Clear the marks.
+//   4. Clear the marks. GC_FLAG_IN_PAUSE is held meanwhile, as a collection holds it: a thread
+//      killed with marks set leaves the next pause to clear them (recover.ts).
 // Run only on a heap verify() found sound (every ref valid), so marking cannot stray.
 
 import type { Arena } from '../heap/arena.js';
 import {
-  BITMAP_WORDS, G_COMMITTED_PAGES, H_META, H_REF, HK_FINAL, HK_MASK, HK_STRONG, MAX_WORKERS, PI_OLD, PK_LARGE_HEAD,
-  PK_SMALL_HEAD, SPAN_HEADER_BYTES, S_ALLOC, S_BLOCK_BYTES, S_MARK, W_PIN, W_STATE, ZAP_WORD, workerWord,
+  BITMAP_WORDS, G_COMMITTED_PAGES, G_GC_FLAGS, GC_FLAG_IN_PAUSE, MAX_WORKERS, PI_OLD, PK_LARGE_HEAD, PK_SMALL_HEAD, SPAN_HEADER_BYTES, S_ALLOC,
+  S_BLOCK_BYTES, S_MARK, W_STATE, ZAP_WORD, workerWord,
 } from '../heap/layout.js';
-import { handleCapacity, handleWord } from '../heap/handles.js';
-import { RootChunkWalker } from '../heap/roots.js';
 import { SpanWalker, WALK_SPAN } from '../heap/spans.js';
 import { Marker } from './mark.js';
 import { isLiveState } from './recover.js';
+import { markRoots } from './collector.js';
+import { FP_REMARK, faultHook } from '../heap/faults.js';
 
 export interface RemarkResult {
   /** Objects reachable from the roots. */
@@ -29,25 +30,24 @@ export interface RemarkResult {
   unreachableYoungObjects: number;
 }
 
-const roots = new RootChunkWalker();
-
-export function remark(arena: Arena, walker: SpanWalker, marker: Marker): RemarkResult {
+/**
+ * `rootSlots`: the workers whose roots count (1 per slot) — right after a collection, the
+ * ones it marked from; else undefined, for the workers live now.
+ */
+export function remark(arena: Arena, walker: SpanWalker, marker: Marker, rootSlots?: Uint8Array): RemarkResult {
   const u32 = arena.u32;
   const committed = Atomics.load(u32, G_COMMITTED_PAGES);
+  let slots = rootSlots;
+  if (slots === undefined) {
+    slots = new Uint8Array(MAX_WORKERS);
+    for (let s = 0; s < MAX_WORKERS; s++) slots[s] = isLiveState(Atomics.load(u32, workerWord(s) + W_STATE)) ? 1 : 0;
+  }
+  // Marks exist from here to the end: a thread killed in between must leave the flag a
+  // collection restarts from (recover.ts clears every mark).
+  u32[G_GC_FLAGS] = u32[G_GC_FLAGS]! | GC_FLAG_IN_PAUSE;
   marker.begin(u32, arena.f32, 0);
-  for (let slot = 0; slot < MAX_WORKERS; slot++) {
-    const ctl = workerWord(slot);
-    if (!isLiveState(Atomics.load(u32, ctl + W_STATE))) continue;
-    for (roots.reset(u32, ctl, committed); roots.next();) {
-      for (let r = roots.from; r < roots.to; r++) marker.mark(u32[r]!);
-    }
-    marker.mark(u32[ctl + W_PIN]!);
-  }
-  for (let h = 0; h < handleCapacity(u32); h++) {
-    const w = handleWord(u32, h);
-    const k = u32[w + H_META]! & HK_MASK;
-    if (k === HK_STRONG || k === HK_FINAL) marker.mark(u32[w + H_REF]!);
-  }
+  markRoots(u32, marker, slots, committed);
+  if (faultHook !== null) faultHook(FP_REMARK);
   marker.drain();
   const reachableObjects = marker.marked;
 
@@ -74,6 +74,7 @@ export function remark(arena: Arena, walker: SpanWalker, marker: Marker): Remark
     }
     u32.fill(0, (walker.base >>> 2) + S_MARK, (walker.base >>> 2) + S_MARK + BITMAP_WORDS);
   }
+  u32[G_GC_FLAGS] = u32[G_GC_FLAGS]! & ~GC_FLAG_IN_PAUSE;
   return { reachableObjects, unreachableOldObjects, unreachableYoungObjects };
 }
 

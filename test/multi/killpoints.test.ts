@@ -9,7 +9,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { Heap } from '../../src/index.js';
 import {
   FAULT_POINT_NAMES, FP_CLAIM_CLEARED, FP_DETACH, FP_FINAL_ENTRY, FP_FINAL_UNLINKED, FP_HANDLE_CHUNK, FP_MARKED,
-  FP_POPPED, FP_PROMOTED, FP_PUBLISH_TAILS, FP_RETIRE_HEAD, FP_ROOT_CHUNK, FP_SWEEP_SPAN, FP_TLAB_START,
+  FP_POPPED, FP_PROMOTED, FP_PUBLISH_TAILS, FP_REMARK, FP_RETIRE_HEAD, FP_ROOT_CHUNK, FP_SWEEP_SPAN, FP_TLAB_START,
 } from '../../src/heap/faults.js';
 import { describeHeap, until, withWatchdog, workerState } from './harness.js';
 
@@ -49,6 +49,7 @@ const cases: [number, string][] = [
   [FP_SWEEP_SPAN, 'minor'],
   [FP_MARKED, 'minor'],
   [FP_PROMOTED, 'minor'],
+  [FP_REMARK, 'collect'],
   [FP_RETIRE_HEAD, 'collect'],
   [FP_FINAL_ENTRY, 'collect'],
   [FP_FINAL_UNLINKED, 'finalize'],
