@@ -35,6 +35,17 @@ export const SPLAY: SplayParams = { keys: 8000, payloadDepth: 5, modificationsPe
 /** Heap options for the bibop version: a few times the ≈9 MiB live set, so it collects often. */
 export const SPLAY_HEAP_OPTIONS = { size: 32 << 20, maxSize: 1 << 30, checked: false } as const;
 
+/** SPLAY with the given fields replaced (from `--splay '{"keys":300,"batches":20}'`). */
+export function splayParams(overrides: Record<string, unknown>): SplayParams {
+  const p: SplayParams = { ...SPLAY };
+  for (const [k, v] of Object.entries(overrides)) {
+    if (!(k in SPLAY)) throw new Error(`--splay: unknown field '${k}' (fields: ${Object.keys(SPLAY).join(', ')})`);
+    if (!Number.isInteger(v) || (v as number) < (k === 'payloadDepth' ? 0 : 1)) throw new Error(`--splay: ${k} must be a positive integer, got ${JSON.stringify(v)}`);
+    p[k as keyof SplayParams] = v as number;
+  }
+  return p;
+}
+
 export interface SplayResult {
   checksum: number;
   /** Building the initial tree, ms. */

@@ -29,14 +29,28 @@ export interface PauseSummary {
   maxMs: number;
 }
 
+/** For no pauses: count 0 and every time 0. */
 export function summarizePauses(xs: readonly number[]): PauseSummary {
+  if (xs.length === 0) return { count: 0, totalMs: 0, p50Ms: 0, p99Ms: 0, maxMs: 0 };
   return {
     count: xs.length,
     totalMs: xs.reduce((s, x) => s + x, 0),
     p50Ms: percentile(xs, 50),
     p99Ms: percentile(xs, 99),
-    maxMs: xs.length === 0 ? NaN : Math.max(...xs),
+    maxMs: xs.reduce((m, x) => Math.max(m, x), 0),
   };
+}
+
+/** Parses a command-line JSON object (`--heap-opts '{"youngBytes":0}'`); `what` names the flag in errors. */
+export function parseJsonObject(text: string, what: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${what}: not JSON (${(err as Error).message}): ${text}`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${what}: expected a JSON object, got ${text}`);
+  return v as Record<string, unknown>;
 }
 
 export function fmtMs(ms: number): string {
