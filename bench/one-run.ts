@@ -48,24 +48,23 @@ async function main(): Promise<void> {
 
   const v8Pauses = recordV8Pauses();
   const bibopPauses = { minor: [] as number[], major: [] as number[] };
-  let arenaBytes = 0;
+  let heap: Heap | undefined;
   let splayResult: SplayResult | undefined;
   const cpu0 = process.cpuUsage();
   const start = performance.now();
   let checksum: number;
   if (impl === 'bibop') {
-    let heap: Heap;
     try {
       heap = Heap.create(heapOptions);
     } catch (err) {
       process.stderr.write(`Heap.create rejected the heap options ${JSON.stringify(heapOptions)}: ${(err as Error).message}\n`);
       process.exit(EXIT_HEAP_OPTIONS);
     }
-    heap.onGC((e: GcEvent) => bibopPauses[e.kind].push(e.pauseMs));
-    if (workload === 'bt') checksum = binaryTreesHeap(heap, depth);
-    else if (workload === 'gcbench') checksum = gcBenchHeap(heap);
-    else checksum = (splayResult = splayHeap(heap, splay)).checksum;
-    arenaBytes = heap.stats().arenaBytes;
+    const h = heap;
+    h.onGC((e: GcEvent) => bibopPauses[e.kind].push(e.pauseMs));
+    if (workload === 'bt') checksum = binaryTreesHeap(h, depth);
+    else if (workload === 'gcbench') checksum = gcBenchHeap(h);
+    else checksum = (splayResult = splayHeap(h, splay)).checksum;
   } else if (workload === 'bt') {
     checksum = impl === 'v8' ? binaryTreesV8(depth) : binaryTreesV8Literal(depth);
   } else if (workload === 'gcbench') {
@@ -89,7 +88,7 @@ async function main(): Promise<void> {
         minor: summarizePauses(bibopPauses.minor),
         major: summarizePauses(bibopPauses.major),
         maxPauseMs: Math.max(summarizePauses(bibopPauses.minor).maxMs, summarizePauses(bibopPauses.major).maxMs),
-        arenaMiB: arenaBytes / 2 ** 20,
+        arenaMiB: (heap?.stats().arenaBytes ?? 0) / 2 ** 20,
       },
     } : {}),
     v8Gc: { minor: summarizePauses(v8.minor), major: summarizePauses(v8.major), other: summarizePauses(v8.other) },
