@@ -105,6 +105,7 @@ for (const v of values.variant) {
   impls.push({ label: `bibop-gc ${v.slice(0, eq)}`, impl: 'bibop', heapOpts: jsonArg(v.slice(eq + 1), `--variant ${v.slice(0, eq)}`) });
 }
 if (new Set(impls.map((i) => i.label)).size !== impls.length) usage('two implementations have the same label');
+if (values['heap-opts'] !== undefined && !implNames.includes('bibop')) usage('--heap-opts applies to the bibop implementation, which --impls leaves out');
 
 // Try every set of heap options before the first run, so a rejected one fails in a second,
 // not after minutes of runs.
@@ -198,7 +199,7 @@ console.log(markdownTable(header, summary.map((s) => {
   const gcs = s.impl === 'bibop'
     ? `bibop ${median(rs.map((r) => r.bibopGc!.minor.count))} minor + ${median(rs.map((r) => r.bibopGc!.major.count))} major`
     : `V8 ${median(rs.map((r) => r.v8Gc.minor.count))} minor + ${median(rs.map((r) => r.v8Gc.major.count))} major (${rs.map(regime).join(', ')})`;
-  const row = [s.label, fmtMs(s.medianMs), s.impl === 'v8' ? 'baseline' : fmtRatio(s.ratioToV8Constructor), s.runsMs.map(fmtMs).join(', '), fmtMs(s.cpuMedianMs)];
+  const row = [s.label, fmtMs(s.medianMs), s.impl === 'v8' ? 'baseline' : Number.isNaN(s.ratioToV8Constructor) ? '— (no v8 run)' : fmtRatio(s.ratioToV8Constructor), s.runsMs.map(fmtMs).join(', '), fmtMs(s.cpuMedianMs)];
   if (workload === 'splay') row.push(fmtMs(s.worstBatchMedianMs!), fmtMs(s.p99BatchMedianMs!));
   row.push(gcs);
   return row;
@@ -219,7 +220,7 @@ for (const i of impls) {
     pauseRows.push([i.label, `${collector} ${kind}`, String(perRunMedian), fmtMs(pooled.p50Ms), fmtMs(pooled.p99Ms), fmtMs(pooled.maxMs), fmtMs(pooled.totalMs / runs)]);
   }
 }
-console.log('\nGC pauses, all runs pooled (V8 pauses in bibop processes are in the JSON file):\n');
+console.log('\nGC pauses, all runs pooled (the JSON file also has V8\'s pauses in bibop processes, and its incremental-marking and weak-callback entries):\n');
 console.log(markdownTable(['implementation', 'collector and kind', 'count per run', 'p50 ms', 'p99 ms', 'max ms', 'total ms per run'], pauseRows));
 
 const outFile = resolve(values.out ?? `.bench-out/whole-process-${workload}.json`);
