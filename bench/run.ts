@@ -4,7 +4,9 @@
 //                          [--micro-time MS] [--out FILE] [--reuse-heap]
 //
 // Macro workloads (binary-trees depth 18 and 20, GCBench) run interleaved: a V8 run, then a
-// bibop run, repeated N times (default 5). Each bibop run gets a fresh heap
+// bibop run, repeated N times (default 5). The V8 versions make their nodes with a
+// constructor (V8 at its best, the baseline); whole-process.ts also runs the object-literal
+// versions, and runs each run in a fresh process, which this in-process runner cannot. Each bibop run gets a fresh heap
 // (MACRO_HEAP_OPTIONS), made and detached outside the timed region; a forced V8 collection
 // separates runs when one can be had. Per-run times, medians and the median ratio
 // bibop / V8 (lower is better) are printed. `--quick` skips depth 20 and lowers the runs
@@ -241,7 +243,7 @@ async function main(): Promise<void> {
 
   const machine = machineInfo();
   log(`bibop-gc benchmarks — Node ${machine.node} (V8 ${machine.v8}), ${machine.cpus} × ${machine.cpuModel}, ${machine.totalMemGiB} GiB`);
-  log(`runs ${runs}${quick ? ' (quick)' : ''}${noPretenure ? '; V8 --no-allocation-site-pretenuring' : ''}; heap ${JSON.stringify(MACRO_HEAP_OPTIONS)}; forced V8 GC between runs: ${fullV8Gc() ? 'yes' : 'no'}`);
+  log(`V8 baseline: objects made by constructors; runs ${runs}${quick ? ' (quick)' : ''}${noPretenure ? '; V8 --no-allocation-site-pretenuring' : ''}; heap ${JSON.stringify(MACRO_HEAP_OPTIONS)}; forced V8 GC between runs: ${fullV8Gc() ? 'yes' : 'no'}`);
 
   const started = new Date();
   const macro: MacroResult[] = [];
@@ -269,7 +271,7 @@ async function main(): Promise<void> {
   if (micro !== null) {
     const a = micro.alloc;
     rows.push([
-      'alloc 16 B: bibop vs raw floor',
+      'alloc 16 B: bibop unchecked vs raw floor',
       `floor ${a.rawNsPerObject.toFixed(2)} ns/obj`,
       `${a.bibopNsPerObject.toFixed(2)} ns/obj`,
       fmtRatio(a.ratioToFloor),
@@ -277,7 +279,23 @@ async function main(): Promise<void> {
       verdict(a.ratioToFloor, ALLOC_TARGET),
     ]);
     rows.push([
-      'alloc {left,right}: V8 (reference)',
+      'alloc 16 B: bibop checked vs raw floor',
+      `floor ${a.rawNsPerObject.toFixed(2)} ns/obj`,
+      `${a.bibopCheckedNsPerObject.toFixed(2)} ns/obj`,
+      fmtRatio(a.checkedRatioToFloor),
+      '—',
+      '—',
+    ]);
+    rows.push([
+      'alloc 16 B: bibop checked vs unchecked',
+      `${a.bibopNsPerObject.toFixed(2)} ns/obj`,
+      `${a.bibopCheckedNsPerObject.toFixed(2)} ns/obj`,
+      fmtRatio(a.checkedOverUnchecked),
+      '—',
+      '—',
+    ]);
+    rows.push([
+      'alloc {left,right}: V8 constructor (reference)',
       `${a.v8NsPerObject.toFixed(2)} ns/obj`,
       `${a.bibopNsPerObject.toFixed(2)} ns/obj`,
       fmtRatio(a.bibopNsPerObject / a.v8NsPerObject),

@@ -1,15 +1,17 @@
 // tinybench micro-benchmarks of the heap's three throughput numbers:
-//   (a) allocation: 16-byte structs into the heap, against the raw floor (plain stores that
-//       bump a cursor in an Int32Array over a SharedArrayBuffer: the header, the root push
-//       and the cursor, three stores and a compare per object) and, for reference, V8
-//       allocating the same `{left, right}` object;
+//   (a) allocation: 16-byte structs into the heap, unchecked ({ checked: false }) and checked
+//       (the default), each as ns/object and as a ratio to the raw floor measured in the same
+//       run (plain stores that bump a cursor in an Int32Array over a SharedArrayBuffer: the
+//       header, the root push and the cursor, three stores and a compare per object), and
+//       checked / unchecked; for reference, V8 allocating the same two-field object with a
+//       constructor (V8's fast mode);
 //   (b) mark: `collect()` with a live tree of 2^20 − 1 nodes, reported from the GcEvent as
 //       marked objects per ms of mark phase;
 //   (c) sweep: 1e6 garbage objects allocated before each `collect()` (outside the timed
 //       region), reported as freed objects per ms of sweep phase.
 
 import { Bench, type Task } from 'tinybench';
-import { Heap, type GcEvent } from '../../src/index.js';
+import { Heap, type GcEvent, type HeapOptions } from '../../src/index.js';
 import { median } from './util.js';
 
 export const MICRO_HEAP_OPTIONS = { size: 256 << 20, maxSize: 1 << 30, checked: false } as const;
@@ -36,16 +38,25 @@ export interface TaskSummary {
 export interface MicroResults {
   alloc: {
     objectsPerTask: number;
+    /** Unchecked heap ({ checked: false }). */
     bibop: TaskSummary;
+    /** Checked heap ({ checked: true }, the library's default). */
+    bibopChecked: TaskSummary;
     rawFloor: TaskSummary;
     v8: TaskSummary;
     bibopNsPerObject: number;
+    bibopCheckedNsPerObject: number;
     rawNsPerObject: number;
     v8NsPerObject: number;
-    /** bibop / raw floor, from medians. */
+    /** Unchecked bibop / raw floor, from medians. */
     ratioToFloor: number;
+    /** Checked bibop / raw floor, from medians. */
+    checkedRatioToFloor: number;
+    /** Checked / unchecked, from medians. */
+    checkedOverUnchecked: number;
     /** bibop collections that fell inside the measured calls (their cost is included). */
     bibopCollections: number;
+    bibopCheckedCollections: number;
   };
   mark: {
     liveObjects: number;
@@ -107,28 +118,55 @@ function buildTree(heap: Heap, depth: number): number {
   return make(depth);
 }
 
+/** V8's two-field object, made by a constructor (V8's fast mode). */
+class V8Pair {
+  declare left: V8Pair | null;
+  declare right: V8Pair | null;
+  constructor(left: V8Pair | null, right: V8Pair | null) {
+    this.left = left;
+    this.right = right;
+  }
+}
+
+/**
+ * The allocation task on a heap of its own: 1e6 16-byte structs per call, in nested scopes
+ * of ALLOC_BATCH. The heap is cycled once through its initial size first, so the task times
+ * allocation in the steady state, not the kernel faulting in fresh pages on first touch
+ * (which the whole-program benchmarks include). `count(true)` counts the collections that
+ * fall inside measured calls.
+ */
+function allocationTask(options: HeapOptions): { heap: Heap; run: () => void; count: (on: boolean) => void; collections: () => number } {
+  const heap = Heap.create(options);
+  const Pair = heap.defineStruct('Node', { left: 'ref', right: 'ref' });
+  if (Pair.$blockBytes !== 16) throw new Error(`expected a 16-byte block for {left, right}, got ${Pair.$blockBytes}`);
+  const batch = (): void => {
+    for (let i = 0; i < ALLOC_BATCH; i++) heap.alloc(Pair);
+  };
+  const all = (): void => {
+    for (let b = 0; b < ALLOC_OBJECTS / ALLOC_BATCH; b++) heap.scope(batch);
+  };
+  let counting = false;
+  let counted = 0;
+  let cycled = 0;
+  heap.onGC(() => {
+    cycled++;
+    if (counting) counted++;
+  });
+  while (cycled === 0) heap.scope(all);
+  return {
+    heap,
+    run: () => heap.scope(all),
+    count: (on) => {
+      counting = on;
+    },
+    collections: () => counted,
+  };
+}
+
 export async function runMicro(timeMs: number, log: (s: string) => void): Promise<MicroResults> {
   // ---- (a) allocation -----------------------------------------------------------------
-  const allocHeap = Heap.create(MICRO_HEAP_OPTIONS);
-  const Pair = allocHeap.defineStruct('Node', { left: 'ref', right: 'ref' });
-  if (Pair.$blockBytes !== 16) throw new Error(`expected a 16-byte block for {left, right}, got ${Pair.$blockBytes}`);
-  const allocBatch = (): void => {
-    for (let i = 0; i < ALLOC_BATCH; i++) allocHeap.alloc(Pair);
-  };
-  const allocAll = (): void => {
-    for (let b = 0; b < ALLOC_OBJECTS / ALLOC_BATCH; b++) allocHeap.scope(allocBatch);
-  };
-  let allocCollections = 0;
-  let countAllocGcs = false;
-  let cycled = 0;
-  allocHeap.onGC(() => {
-    cycled++;
-    if (countAllocGcs) allocCollections++;
-  });
-  // Steady state: cycle the heap once through its initial size before measuring, so that
-  // the figure is allocation, not the kernel faulting in fresh pages on first touch (which
-  // the whole-program benchmarks include).
-  while (cycled === 0) allocHeap.scope(allocAll);
+  const unchecked = allocationTask({ ...MICRO_HEAP_OPTIONS, checked: false });
+  const checked = allocationTask({ ...MICRO_HEAP_OPTIONS, checked: true });
 
   // The raw floor: a cursor word, a root stack and an object region in one Int32Array over a
   // fixed-length SharedArrayBuffer. Per object: store the header, push the ref, store the
@@ -160,32 +198,37 @@ export async function runMicro(timeMs: number, log: (s: string) => void): Promis
     for (let b = 0; b < ALLOC_OBJECTS / ALLOC_BATCH; b++) rawBatch();
   };
 
-  interface V8Pair {
-    left: V8Pair | null;
-    right: V8Pair | null;
-  }
   const ring: (V8Pair | null)[] = new Array<V8Pair | null>(1024).fill(null);
   const v8All = (): void => {
-    for (let i = 0; i < ALLOC_OBJECTS; i++) ring[i & 1023] = { left: null, right: null };
+    for (let i = 0; i < ALLOC_OBJECTS; i++) ring[i & 1023] = new V8Pair(null, null);
   };
 
+  const T_UNCHECKED = 'alloc 1e6 × 16 B: bibop heap.alloc, unchecked';
+  const T_CHECKED = 'alloc 1e6 × 16 B: bibop heap.alloc, checked';
+  const T_RAW = 'alloc 1e6 × 16 B: raw floor (3 stores + compare)';
+  const T_V8 = 'alloc 1e6 × {left,right}: V8 objects (constructor)';
   const allocBench = new Bench({ name: 'allocation', time: timeMs, iterations: 20, warmupIterations: 5, warmupTime: 200 });
   allocBench
-    .add('alloc 1e6 × 16 B: bibop heap.alloc', () => allocHeap.scope(allocAll), {
-      beforeAll: (mode) => {
-        countAllocGcs = mode === 'run';
-      },
-    })
-    .add('alloc 1e6 × 16 B: raw floor (3 stores + compare)', rawAll)
-    .add('alloc 1e6 × {left,right}: V8 objects', v8All);
+    .add(T_UNCHECKED, unchecked.run, { beforeAll: (mode) => unchecked.count(mode === 'run') })
+    .add(T_CHECKED, checked.run, { beforeAll: (mode) => checked.count(mode === 'run') })
+    .add(T_RAW, rawAll)
+    .add(T_V8, v8All);
   log('micro (a): allocation throughput …');
   await allocBench.run();
   log(tableText(allocBench));
-  countAllocGcs = false;
-  const bibopAlloc = summarize(findTask(allocBench, 'alloc 1e6 × 16 B: bibop heap.alloc'));
-  const rawAlloc = summarize(findTask(allocBench, 'alloc 1e6 × 16 B: raw floor (3 stores + compare)'));
-  const v8Alloc = summarize(findTask(allocBench, 'alloc 1e6 × {left,right}: V8 objects'));
-  allocHeap.detach();
+  unchecked.count(false);
+  checked.count(false);
+  const bibopAlloc = summarize(findTask(allocBench, T_UNCHECKED));
+  const checkedAlloc = summarize(findTask(allocBench, T_CHECKED));
+  const rawAlloc = summarize(findTask(allocBench, T_RAW));
+  const v8Alloc = summarize(findTask(allocBench, T_V8));
+  unchecked.heap.detach();
+  checked.heap.detach();
+  // One call allocates 1e6 objects: ms per call = ns per object.
+  const nsPerObject = (t: TaskSummary): number => (t.p50Ms * 1e6) / ALLOC_OBJECTS;
+  log(`  per object (medians): floor ${nsPerObject(rawAlloc).toFixed(2)} ns; unchecked ${nsPerObject(bibopAlloc).toFixed(2)} ns = ` +
+    `${(bibopAlloc.p50Ms / rawAlloc.p50Ms).toFixed(2)}x floor; checked ${nsPerObject(checkedAlloc).toFixed(2)} ns = ` +
+    `${(checkedAlloc.p50Ms / rawAlloc.p50Ms).toFixed(2)}x floor; checked / unchecked ${(checkedAlloc.p50Ms / bibopAlloc.p50Ms).toFixed(2)}x`);
 
   // ---- (b) mark -----------------------------------------------------------------------
   const markHeap = Heap.create(MICRO_HEAP_OPTIONS);
@@ -264,14 +307,18 @@ export async function runMicro(timeMs: number, log: (s: string) => void): Promis
     alloc: {
       objectsPerTask: ALLOC_OBJECTS,
       bibop: bibopAlloc,
+      bibopChecked: checkedAlloc,
       rawFloor: rawAlloc,
       v8: v8Alloc,
-      // One call allocates 1e6 objects: ms per call = ns per object.
-      bibopNsPerObject: (bibopAlloc.p50Ms * 1e6) / ALLOC_OBJECTS,
-      rawNsPerObject: (rawAlloc.p50Ms * 1e6) / ALLOC_OBJECTS,
-      v8NsPerObject: (v8Alloc.p50Ms * 1e6) / ALLOC_OBJECTS,
+      bibopNsPerObject: nsPerObject(bibopAlloc),
+      bibopCheckedNsPerObject: nsPerObject(checkedAlloc),
+      rawNsPerObject: nsPerObject(rawAlloc),
+      v8NsPerObject: nsPerObject(v8Alloc),
       ratioToFloor: bibopAlloc.p50Ms / rawAlloc.p50Ms,
-      bibopCollections: allocCollections,
+      checkedRatioToFloor: checkedAlloc.p50Ms / rawAlloc.p50Ms,
+      checkedOverUnchecked: checkedAlloc.p50Ms / bibopAlloc.p50Ms,
+      bibopCollections: unchecked.collections(),
+      bibopCheckedCollections: checked.collections(),
     },
     mark: {
       liveObjects,

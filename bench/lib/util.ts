@@ -13,7 +13,48 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/** The p-th percentile (0–100) by nearest rank; NaN for no samples. */
+export function percentile(xs: readonly number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+/** Count, total and percentiles of a list of pauses (or any durations), ms. */
+export interface PauseSummary {
+  count: number;
+  totalMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/** For no pauses: count 0 and every time 0. */
+export function summarizePauses(xs: readonly number[]): PauseSummary {
+  if (xs.length === 0) return { count: 0, totalMs: 0, p50Ms: 0, p99Ms: 0, maxMs: 0 };
+  return {
+    count: xs.length,
+    totalMs: xs.reduce((s, x) => s + x, 0),
+    p50Ms: percentile(xs, 50),
+    p99Ms: percentile(xs, 99),
+    maxMs: xs.reduce((m, x) => Math.max(m, x), 0),
+  };
+}
+
+/** Parses a command-line JSON object (`--heap-opts '{"youngBytes":0}'`); `what` names the flag in errors. */
+export function parseJsonObject(text: string, what: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${what}: not JSON (${(err as Error).message}): ${text}`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${what}: expected a JSON object, got ${text}`);
+  return v as Record<string, unknown>;
+}
+
 export function fmtMs(ms: number): string {
+  if (Number.isNaN(ms)) return '—';
   return ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2);
 }
 
@@ -150,4 +191,37 @@ export class V8GcCounter {
   disconnect(): void {
     this.observer.disconnect();
   }
+}
+
+/** Pause durations (ms) by kind. V8's 'other' holds incremental-marking and weak-callback entries. */
+export interface PausesByKind {
+  minor: number[];
+  major: number[];
+  other: number[];
+}
+
+/**
+ * Records the duration of every V8 collection (perf_hooks 'gc' entries) by kind: minor
+ * (scavenge) or major (mark-compact). Entries are delivered through the event loop, so
+ * `stop()` lets them arrive before it returns the lists.
+ */
+export function recordV8Pauses(): { stop(): Promise<PausesByKind> } {
+  const pauses: PausesByKind = { minor: [], major: [], other: [] };
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as PerformanceEntry & { detail?: { kind?: number } | null }).detail?.kind;
+      const into = kind === perfConstants.NODE_PERFORMANCE_GC_MINOR ? pauses.minor
+        : kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR ? pauses.major : pauses.other;
+      into.push(e.duration);
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    async stop(): Promise<PausesByKind> {
+      await new Promise((r) => setTimeout(r, 5));
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+      observer.disconnect();
+      return pauses;
+    },
+  };
 }
