@@ -21,7 +21,7 @@ import {
   G_EVENT_KIND, G_EVENT_MARKED, G_EVENT_MARK_US, G_EVENT_PAUSE_US, G_EVENT_PROMOTED, G_EVENT_RENDEZVOUS_US,
   G_EVENT_SEQ, G_EVENT_SWEEP_US, G_FINAL_PENDING, G_GC_FLAGS, G_GC_STARTED, G_INITIAL_PAGES, G_LIVE_KIB,
   G_MAJOR_COUNT, G_MAX_PAGES, G_MINOR_COUNT, G_PAUSE_COUNT, GC_FLAG_IN_PAUSE, GC_FLAG_ZAP, GC_KIND_MAJOR, GC_KIND_MINOR,
-  G_MAJOR_DUE, G_OLD_GROWTH_KIB, G_OLD_LIVE_KIB, G_OLD_PAGES, G_YOUNG_BUDGET_KIB, G_YOUNG_BYTES, G_YOUNG_KIB, GC_FLAG_VERIFY, PAGE_LOG, PI_OLD,
+  G_FINALIZABLE_TYPES, G_MAJOR_DUE, G_OLD_GROWTH_KIB, G_OLD_LIVE_KIB, G_OLD_PAGES, G_YOUNG_BUDGET_KIB, G_YOUNG_BYTES, G_YOUNG_KIB, GC_FLAG_VERIFY, PAGE_LOG, PI_OLD,
   H_META, H_NEXT, H_REF, HK_FINAL, HK_MASK, HK_STRONG, HK_WEAK, MAX_WORKERS, PAUSE_MAJOR_BIT, PAUSE_RING_SIZE, PAUSE_RING_WORD,
   PAUSE_US_MASK,
   W_FINAL_HEAD, W_PIN, W_STATE, workerWord, PAGE_BYTES,
@@ -157,7 +157,8 @@ export function collectInPause(t: Thread, cs: CollectorState, kind: number, rend
     if (ref === 0 || (minor && (pageInfo(u32, ref >>> PAGE_LOG) & PI_OLD) !== 0)) continue;
     if (!isMarked(u32, t.f32, ref)) u32[w + H_REF] = 0;
   }
-  const finalizable = findFinalizable(arena, walker, marker, new FinalQueueSink(t), minor);
+  // Phase 1 looks only where finalizable objects can be: nowhere until such a type exists.
+  const finalizable = u32[G_FINALIZABLE_TYPES] === 0 ? 0 : findFinalizable(arena, walker, marker, new FinalQueueSink(t), minor);
   marker.drain();
   t.syncViews();
   u32 = t.u32;

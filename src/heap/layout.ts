@@ -71,6 +71,7 @@ export const LAYOUT_VERSION = 2;
 //    54  G_OLD_LIVE_KIB       KiB in old spans after the last major collection
 //    55  G_OLD_GROWTH_KIB (A) KiB promoted or allocated in old spans since the last major
 //    56  G_MAJOR_DUE          1: the next collection an allocation asks for is a major
+//    57  G_FINALIZABLE_TYPES  types defined with { finalize: true } (phase 1 is skipped while 0)
 //   64‥64+N  G_CENTRAL        per allocation class: central list of partly free young spans (A)
 //  176‥176+N G_CENTRAL_OLD    per allocation class: central list of partly free old spans (A)
 // ---------------------------------------------------------------------------------------
@@ -131,6 +132,7 @@ export const G_OLD_PAGES = 53;
 export const G_OLD_LIVE_KIB = 54;
 export const G_OLD_GROWTH_KIB = 55;
 export const G_MAJOR_DUE = 56;
+export const G_FINALIZABLE_TYPES = 57;
 export const G_CENTRAL = 64; // + class: central lists of partly free young spans
 export const G_CENTRAL_OLD = 176; // + class: central lists of partly free old spans
 /** Size classes with their finalizable twins: a finalizable type allocates from spans of

@@ -21,7 +21,7 @@
 // off by one, so a check of "is this a slot start" multiplies back (`isSlotStart`).
 
 import {
-  G_COMMITTED_PAGES, PAGE_BYTES, PAGE_LOG, PAGE_TABLE_WORD, PI_CLASS_MASK, PI_CLASS_SHIFT, PI_KIND_MASK, PI_OLD, PI_ORPHAN,
+  G_COMMITTED_PAGES, G_MAX_PAGES, PAGE_BYTES, PAGE_LOG, PAGE_TABLE_WORD, PI_CLASS_MASK, PI_CLASS_SHIFT, PI_KIND_MASK, PI_OLD, PI_ORPHAN,
   PI_OWNER_SHIFT, PK_FREE, PK_HEADER, PK_LARGE_HEAD, PK_SMALL_HEAD, PK_SYSTEM_HEAD, PT_INFO, PT_SPAN, PT_WORDS,
   SPAN_HEADER_BYTES, S_BLOCK_BYTES, S_INV_F32, S_PAGES, S_SLOTS, NO_OWNER, MAX_SLOTS_LOG,
 } from './layout.js';
@@ -284,6 +284,7 @@ export class SpanWalker {
   private at = 0;
   private end = 0;
   private skip = 0;
+  private freeBitmapWord = 0;
 
   /** Starts a walk. `headerPages` is the first page that can hold a span. */
   reset(u32: Uint32Array, headerPages: number, to = Atomics.load(u32, G_COMMITTED_PAGES), youngOnly = false): this {
@@ -292,12 +293,19 @@ export class SpanWalker {
     this.end = to;
     this.what = 0;
     this.skip = youngOnly ? PI_OLD : 0;
+    this.freeBitmapWord = PAGE_TABLE_WORD + u32[G_MAX_PAGES]! * PT_WORDS; // arenaLayout's, derived
     return this;
   }
 
   next(): boolean {
     const u32 = this.u32;
     for (let p = this.at; p < this.end; p++) {
+      // 32 free pages in a row are one bitmap word: skipped whole. A page whose bit is set is
+      // free in the page table (claims clear the bit before publishing, releases set it after).
+      if ((p & 31) === 0 && u32[this.freeBitmapWord + (p >>> 5)] === 0xffffffff) {
+        p += 31;
+        continue;
+      }
       const w = PAGE_TABLE_WORD + p * PT_WORDS;
       const info = u32[w + PT_INFO]!;
       const kind = info & PI_KIND_MASK;

@@ -13,7 +13,7 @@
 
 import type { Arena } from './arena.js';
 import {
-  EK_F64, EK_I32, EK_REF, EK_U8, G_NAMES_USED, G_REFMAP_USED, G_TYPE_COUNT, HDR_TYPE_MASK, MAX_TYPES,
+  EK_F64, EK_I32, EK_REF, EK_U8, G_FINALIZABLE_TYPES, G_NAMES_USED, G_REFMAP_USED, G_TYPE_COUNT, HDR_TYPE_MASK, MAX_TYPES,
   NAMES_BYTE, NAMES_BYTES, REFMAP_WORD, REFMAP_WORDS, STRUCT_HEADER_BYTES, TF_FINALIZE,
   TK_ARRAY, TK_STRUCT, TLAB_WORDS, T_BYTES, T_KIND, T_NAME_BYTES, T_NAME_START, T_REF_COUNT, T_REF_START,
   W_NO_TLAB, W_TLAB, typeWord,
@@ -280,6 +280,7 @@ export function defineInArena(arena: Arena, layout: string): number {
   u32[t + T_REF_COUNT] = type.$kind === TK_STRUCT ? refs.length : type.$elemKind === EK_REF ? 1 : 0;
   u32[t + T_NAME_START] = namesUsed;
   u32[t + T_NAME_BYTES] = bytes.length;
+  if (type.$finalize) u32[G_FINALIZABLE_TYPES] = u32[G_FINALIZABLE_TYPES]! + 1;
   Atomics.store(u32, t + T_KIND, type.$kind | (type.$elemKind << 8) | ((type.$finalize ? TF_FINALIZE : 0) << 16));
   Atomics.store(u32, G_TYPE_COUNT, id);
   return id;
