@@ -9,11 +9,11 @@
 import { Arena } from './heap/arena.js';
 import {
   ARRAY_HEADER_BYTES, ARRAY_LENGTH_WORD, EK_F64, EK_I32, EK_REF, EK_U8, G_CHECKED, G_COMMITTED_PAGES, G_GC_FLAGS,
-  G_GC_INTERVAL, G_GC_OWNER, G_HEADER_BYTES, G_INITIAL_PAGES, G_MAGIC, G_MAX_PAGES, G_POOL_HINT, G_SAFEPOINT_MS, G_TIME_ORIGIN_F64,
+  G_GC_INTERVAL, G_GC_OWNER, G_HEADER_BYTES, G_INITIAL_PAGES, G_MAGIC, G_MAX_PAGES, G_POOL_HINT, G_SAFEPOINT_MS,
   G_VERSION, G_YOUNG_BUDGET_KIB, G_YOUNG_BYTES, GC_FLAG_VERIFY, GC_FLAG_ZAP, GC_KIND_MAJOR, GC_KIND_MINOR, H_REF, HANDLE_CHUNK_BYTES, HDR_TYPE_MASK, HK_STRONG, HK_WEAK,
   LAYOUT_VERSION, MAGIC, MAX_ARENA_BYTES, MAX_WORKERS, MIN_ARENA_BYTES, PAGE_BYTES, PAGE_LOG, PAGE_TABLE_WORD,
   PI_OLD, PK_HEADER, PT_INFO, PT_WORDS, TK_ARRAY, TK_STRUCT, TLAB_CURSOR, TLAB_LIMIT, TLAB_WORDS, W_GEN,
-  W_PIN, W_ROOT_BASE, W_ROOT_LIMIT, W_ROOT_SPAN, W_ROOT_SPARE, W_ROOT_TOP, W_SAFEPOINT_MS, W_STATE, W_THREAD_ID, W_TLAB,
+  W_PIN, W_ROOT_BASE, W_ROOT_LIMIT, W_ROOT_SPAN, W_ROOT_SPARE, W_ROOT_TOP, W_SCOPES, W_STATE, W_THREAD_ID, W_TLAB,
   WS_DEAD, WS_RUNNING, arenaLayout, workerWord,
 } from './heap/layout.js';
 import { CLASS_SPAN_PAGES, MAX_SMALL_BYTES, NUM_SIZE_CLASSES } from './heap/sizeclasses.js';
@@ -184,7 +184,6 @@ export class Heap extends Thread {
     u32[G_GC_INTERVAL] = o.gcInterval;
     u32[G_YOUNG_BYTES] = o.youngBytes;
     u32[G_YOUNG_BUDGET_KIB] = o.youngBytes >>> 10;
-    new Float64Array(buffer, 0, 64)[G_TIME_ORIGIN_F64] = Date.now();
     for (let p = 0; p < layout.headerPages; p++) u32[layout.pageTableWord + p * PT_WORDS + PT_INFO] = PK_HEADER;
     u32[G_POOL_HINT] = layout.headerPages >>> 5;
     const arena = new Arena(buffer);
@@ -220,7 +219,6 @@ export class Heap extends Thread {
     const heap = new Heap(arena, slot);
     const ctl = workerWord(slot);
     heap.u32[ctl + W_THREAD_ID] = platform()?.threadId() ?? 0;
-    heap.u32[ctl + W_SAFEPOINT_MS] = heap.nowMs();
     // No root stack yet: attaching must not touch the page pool, since a collection may be
     // under way. The first scope makes one, as a running mutator.
     heap.u32[ctl + W_ROOT_SPAN] = 0;
@@ -351,7 +349,7 @@ export class Heap extends Thread {
       if (this.depth === 1) {
         if (this.u32[ctl + W_ROOT_SPAN] === 0) this.growRoots();
         this.rootLimit = this.u32[ctl + W_ROOT_LIMIT]!;
-        this.u32[ctl + W_SAFEPOINT_MS] = this.nowMs();
+        this.u32[ctl + W_SCOPES] = this.u32[ctl + W_SCOPES]! + 1;
       }
       if (this.u32[ctl + W_ROOT_TOP]! >= this.rootLimit) this.growRoots();
       const top = this.u32[ctl + W_ROOT_TOP]!;

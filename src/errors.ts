@@ -37,7 +37,7 @@ export interface StalledWorker {
   id: number;
   /** Its state name ('running', …). */
   state: string;
-  /** Milliseconds since it last passed a safepoint. */
+  /** Milliseconds it has run without passing a safepoint, at least (the collector's wait). */
   msSinceSafepoint: number;
   /** Its thread id, when known. */
   threadId: number;

@@ -16,7 +16,7 @@
 import type { Thread } from '../heap/thread.js';
 import {
   G_EPOCH, G_EVENT_SEQ, G_GC_FLAGS, G_GC_OWNER, G_GC_STARTED, G_MAJOR_DUE, GC_FLAG_VERIFY, GC_KIND_MAJOR, GC_KIND_MINOR,
-  MAX_WORKERS, W_SAFEPOINT_MS,
+  MAX_WORKERS, W_SCOPES,
 } from '../heap/layout.js';
 import { SpanWalker } from '../heap/spans.js';
 import { stopAtSafepoint, waitForPauseEnd, type PauseWaiter } from '../safepoint/registry.js';
@@ -88,7 +88,7 @@ export class PauseDriver implements PauseWaiter {
   /** At a safepoint, while a collection is requested: stop until the pause ends. */
   safepointSlow(): void {
     const t = this.t;
-    t.u32[t.ctl + W_SAFEPOINT_MS] = t.nowMs();
+    t.u32[t.ctl + W_SCOPES] = t.u32[t.ctl + W_SCOPES]! + 1;
     stopAtSafepoint(this);
     t.syncViews();
   }

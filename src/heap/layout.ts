@@ -23,7 +23,7 @@ export const PAGE_MASK = PAGE_BYTES - 1;
 export const PAGE_WORDS = PAGE_BYTES >>> 2;
 
 export const MAGIC = 0x62696270; // 'bibp'
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 
 // ---------------------------------------------------------------------------------------
 // Globals (word indices from 0). (A) marks words touched with Atomics.
@@ -63,7 +63,7 @@ export const LAYOUT_VERSION = 2;
 //    30  G_GC_INTERVAL        stress: every worker collects after this many allocations (0: off)
 //    31  G_FINAL_INTERRUPTED  finalizations lost because their thread died while running them
 //   32‥47  G_EVENT_*          the last GcEvent (see below)
-//   48‥49  G_TIME_ORIGIN      f64 Date.now() at creation; worker clocks are ms since this
+//   48‥49  (unused since layout 3)
 //    50  G_YOUNG_BYTES        options.youngBytes: the young generation's base budget (0: off)
 //    51  G_YOUNG_BUDGET_KIB   the budget now: widened while minors see high survival
 //    52  G_YOUNG_KIB     (A)  KiB handed out in young spans since the last collection
@@ -123,7 +123,6 @@ export const G_EVENT_PROMOTED = 41;
 export const G_EVENT_COLLECTOR = 42;
 export const G_EVENT_FINALIZED = 43;
 
-export const G_TIME_ORIGIN_F64 = 48 >>> 1; // index into the Float64Array view
 
 export const G_YOUNG_BYTES = 50;
 export const G_YOUNG_BUDGET_KIB = 51;
@@ -174,8 +173,8 @@ export const PAUSE_US_MASK = 0x7fffffff;
 //     3  W_ROOT_TOP        word index of the next free root slot (written by the owner)
 //     4  W_ROOT_LIMIT      word index one past the root stack
 //     5  W_ROOT_SPAN       byte address of the span holding the root stack
-//     6  W_SAFEPOINT_MS    ms since G_TIME_ORIGIN when it last entered its outermost scope or
-//                      stopped at a safepoint (not per refill: a clock read there costs ~2%)
+//     6  W_SCOPES          outermost scopes entered plus safepoints stopped at (wraps): proof of
+//                      progress for a watcher; a counter, since a clock read per scope costs ~1%
 //     7  W_THREAD_ID       threadId of the worker, for error messages
 //     8  W_ROOT_SPARE      root-stack chunks this worker grew into and left (roots.ts)
 //     9  W_PIN             a root: a caller's ref held across a step that may collect before
@@ -192,7 +191,7 @@ export const W_ROOT_BASE = 2;
 export const W_ROOT_TOP = 3;
 export const W_ROOT_LIMIT = 4;
 export const W_ROOT_SPAN = 5;
-export const W_SAFEPOINT_MS = 6;
+export const W_SCOPES = 6;
 export const W_THREAD_ID = 7;
 export const W_ROOT_SPARE = 8;
 export const W_PIN = 9;

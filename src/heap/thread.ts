@@ -7,7 +7,7 @@
 // running and by the collector while it is stopped or parked, never both at once.
 
 import { Arena } from './arena.js';
-import { G_CHECKED, G_GC_INTERVAL, G_SAFEPOINT_MS, G_TIME_ORIGIN_F64, G_YOUNG_BYTES, W_GEN, workerWord } from './layout.js';
+import { G_CHECKED, G_GC_INTERVAL, G_SAFEPOINT_MS, G_YOUNG_BYTES, W_GEN, workerWord } from './layout.js';
 import { TypeCache } from './types.js';
 import { lockWord } from './lock.js';
 
@@ -110,12 +110,6 @@ export class Thread {
     this.f32 = this.arena.f32;
     this.f64 = this.arena.f64;
     this.viewWords = this.u32.length;
-  }
-
-  /** Milliseconds since the heap was created, on the clock every thread shares
-   *  (wall-clock resolution; for "how long since this worker's last safepoint"). @internal */
-  nowMs(): number {
-    return Date.now() - this.f64[G_TIME_ORIGIN_F64]!;
   }
 
   /** A monotonic clock of sub-millisecond resolution, for durations measured on one thread. @internal */

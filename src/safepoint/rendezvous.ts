@@ -12,7 +12,7 @@
 //     itself RUNNING and the owner word free, or else a new request it must stop for.
 
 import {
-  G_ARRIVALS, G_EPOCH, G_GC_OWNER, MAX_WORKERS, W_SAFEPOINT_MS, W_STATE, W_THREAD_ID, WORKER_STATE_NAMES, WS_RUNNING,
+  G_ARRIVALS, G_EPOCH, G_GC_OWNER, MAX_WORKERS, W_STATE, W_THREAD_ID, WORKER_STATE_NAMES, WS_RUNNING,
   WS_STOPPED, workerWord,
 } from '../heap/layout.js';
 import { SafepointTimeoutError, type StalledWorker } from '../errors.js';
@@ -23,7 +23,6 @@ export interface Collector {
   readonly slot: number;
   readonly canBlock: boolean;
   readonly safepointTimeoutMs: number;
-  nowMs(): number;
   clockMs(): number;
 }
 
@@ -58,7 +57,6 @@ export function stopTheWorld(c: Collector): number {
 }
 
 function timeout(c: Collector, waited: number): SafepointTimeoutError {
-  const now = c.nowMs();
   const workers: StalledWorker[] = [];
   for (let slot = 0; slot < MAX_WORKERS; slot++) {
     const w = workerWord(slot);
@@ -67,12 +65,14 @@ function timeout(c: Collector, waited: number): SafepointTimeoutError {
     workers.push({
       id: slot,
       state: WORKER_STATE_NAMES[state] ?? String(state),
-      msSinceSafepoint: Math.max(0, Math.round(now - c.u32[w + W_SAFEPOINT_MS]!)),
+      // Running while a pause is requested means no safepoint since the request (one would
+      // have stopped it), and no new outermost scope (entering one waits out the pause).
+      msSinceSafepoint: Math.round(waited),
       threadId: c.u32[w + W_THREAD_ID]!,
     });
   }
   resumeTheWorld(c);
-  const list = workers.map((w) => `worker ${w.id} (thread ${w.threadId}, ${w.state}, ${w.msSinceSafepoint} ms since its last safepoint)`).join('; ');
+  const list = workers.map((w) => `worker ${w.id} (thread ${w.threadId}, ${w.state}, no safepoint for at least ${w.msSinceSafepoint} ms)`).join('; ');
   return new SafepointTimeoutError(
     `collection by worker ${c.slot} gave up after ${Math.round(waited)} ms waiting at the safepoint for: ${list || '(no worker left running)'}; the heap is unchanged`,
     workers,
