@@ -18,7 +18,7 @@
 
 import {
   AGE_PROMOTING, BITMAP_WORDS, G_CENTRAL, G_CENTRAL_OLD, G_COMMITTED_PAGES, PI_OLD, S_AGE, HDR_FINALIZED, HDR_TYPE_MASK, NUM_ALLOC_CLASSES, PK_LARGE_HEAD, PK_SMALL_HEAD,
-  PAGE_BYTES, SPAN_HEADER_BYTES, S_ALLOC, S_BLOCK_BYTES, S_DIRTY, S_MARK, S_NEXT, S_QUARANTINED, S_SCAN, S_SLOTS, TF_FINALIZE,
+  PAGE_BYTES, SPAN_HEADER_BYTES, S_ALLOC, S_BLOCK_BYTES, S_DIRTY, S_MARK, S_NEXT, S_QUARANTINED, S_SCAN, S_SLOTS, SCAN_SLOT_MASK, TF_FINALIZE,
   TYPE_TABLE_WORD, TYPE_WORDS, T_KIND, ZAP_WORD,
 } from '../heap/layout.js';
 import { NUM_SIZE_CLASSES } from '../heap/sizeclasses.js';
@@ -203,7 +203,7 @@ export class Sweeper {
     r.liveObjects += live;
     r.liveBytes += live * block;
     r.quarantinedBytes += held * block;
-    u32[bw + S_SCAN] = 0;
+    u32[bw + S_SCAN] = u32[bw + S_SCAN]! & ~SCAN_SLOT_MASK; // the search restarts; the written mark stays
     u32[bw + S_NEXT] = 0;
     u32[bw + S_QUARANTINED] = held;
     const slots = u32[bw + S_SLOTS]!;

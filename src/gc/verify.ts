@@ -31,7 +31,7 @@ import {
   HANDLE_DIR_WORD, LAYOUT_VERSION, MAGIC, MAX_TYPES, W_FINAL_HEAD, HDR_TYPE_MASK, H_META, H_NEXT, H_REF, HK_FINAL,
   HK_FREE, HK_MASK, HK_STRONG, HK_WEAK, MAX_WORKERS, NUM_ALLOC_CLASSES, PAGE_BYTES, PAGE_KIND_NAMES, PK_FREE,
   PK_HEADER, PK_LARGE_HEAD, PK_SMALL_HEAD, PK_SYSTEM_HEAD, REFMAP_WORD, SPAN_HEADER_BYTES, S_ALLOC, S_BLOCK_BYTES,
-  S_CHUNK_PREV, S_DIRTY, S_MARK, S_NEXT, S_PAGES, S_SLOTS, SYS_HANDLE_CHUNK, SYS_ROOT_STACK, TF_FINALIZE, TK_ARRAY,
+  S_CHUNK_PREV, S_DIRTY, S_MARK, S_NEXT, S_PAGES, S_SCAN, S_SLOTS, SCAN_WRITTEN_SHIFT, SYS_HANDLE_CHUNK, SYS_ROOT_STACK, TF_FINALIZE, TK_ARRAY,
   TK_STRUCT, TLAB_LIMIT, TLAB_WORDS, TYPE_TABLE_WORD, TYPE_WORDS, T_BYTES, T_KIND, T_REF_COUNT, T_REF_START,
   AGE_PROMOTING, PI_OLD, S_AGE, W_PIN, W_ROOT_SPAN, W_ROOT_SPARE, W_ROOT_TOP, W_STATE, W_TLAB, WS_DEAD, ZAP_WORD, workerWord,
 } from '../heap/layout.js';
@@ -287,6 +287,16 @@ function verifySmallSpan(u32: Uint32Array, base: number, info: number, typeCount
     return;
   }
   const finalizableClass = cls >= NUM_SIZE_CLASSES;
+  // Slots from the written mark on were never handed out since the pages came zeroed from
+  // the system, and the allocator will not zero them: nothing may be allocated or written there.
+  const written = u32[bw + S_SCAN]! >>> SCAN_WRITTEN_SHIFT;
+  if (written > slots) c.fail(`span ${hex(base)}: written mark ${written} beyond its ${slots} slots`);
+  for (let slot = written; slot < slots; slot++) {
+    if (u32[(base + SPAN_HEADER_BYTES + slot * block) >>> 2] !== 0) {
+      c.fail(`span ${hex(base)}: slot ${slot} lies past the written mark ${written} but is not zero`);
+      break;
+    }
+  }
   for (let w = 0; w < BITMAP_WORDS; w++) {
     const a = u32[bw + S_ALLOC + w]!;
     if (u32[bw + S_MARK + w] !== 0) c.fail(`span ${hex(base)}: mark bits set outside a collection (word ${w})`);
@@ -299,6 +309,7 @@ function verifySmallSpan(u32: Uint32Array, base: number, info: number, typeCount
       bits ^= bit;
       const slot = (w << 5) + (31 - Math.clz32(bit));
       if (slot >= slots) continue;
+      if (slot >= written) c.fail(`span ${hex(base)}: slot ${slot} is allocated past the written mark ${written}`);
       const ref = base + SPAN_HEADER_BYTES + slot * block;
       if (u32[ref >>> 2] === ZAP_WORD) continue; // dead, quarantined until the next collection
       const needs = verifyObject(u32, ref, block, typeCount, finalizableClass, c);

@@ -25,7 +25,7 @@
 import type { Thread } from './thread.js';
 import {
   G_ALLOC_KIB, G_CENTRAL, G_CENTRAL_OLD, G_GC_STARTED, G_OLD_GROWTH_KIB, G_YOUNG_BUDGET_KIB, G_YOUNG_KIB, PAGE_LOG, PI_OLD, PAGE_BYTES, PAGE_WORDS, PK_LARGE_HEAD, PK_SMALL_HEAD, PK_SYSTEM_HEAD,
-  SPAN_HEADER_BYTES, SPAN_HEADER_WORDS, S_ALLOC, S_BLOCK_BYTES, S_NEXT, S_PAGES, S_SCAN, S_SLOTS, TLAB_CURSOR,
+  SPAN_HEADER_BYTES, SPAN_HEADER_WORDS, S_ALLOC, S_BLOCK_BYTES, S_NEXT, S_PAGES, S_SCAN, S_SLOTS, SCAN_SLOT_MASK, SCAN_WRITTEN_SHIFT, TLAB_CURSOR,
   TLAB_LIMIT, TLAB_START, TLAB_WORDS, W_TLAB, NUM_ALLOC_CLASSES,
 } from './layout.js';
 import { CLASS_SPAN_PAGES, NUM_SIZE_CLASSES } from './sizeclasses.js';
@@ -101,7 +101,9 @@ function takeRun(t: Thread, tl: number, base: number): boolean {
   const u32 = t.u32;
   const bw = base >>> 2;
   const slots = u32[bw + S_SLOTS]!;
-  let s = u32[bw + S_SCAN]!;
+  const scan = u32[bw + S_SCAN]!;
+  const written = scan >>> SCAN_WRITTEN_SHIFT;
+  let s = scan & SCAN_SLOT_MASK;
   // First free slot at or after s.
   while (s < slots) {
     const bits = (u32[bw + S_ALLOC + (s >>> 5)]! | ((1 << (s & 31)) - 1)) | 0;
@@ -112,7 +114,7 @@ function takeRun(t: Thread, tl: number, base: number): boolean {
     s = (s & ~31) + 32;
   }
   if (s >= slots) {
-    u32[bw + S_SCAN] = slots;
+    u32[bw + S_SCAN] = (written << SCAN_WRITTEN_SHIFT) | slots;
     return false;
   }
   // First allocated slot after s ends the run.
@@ -130,11 +132,13 @@ function takeRun(t: Thread, tl: number, base: number): boolean {
     e = Math.min(e, s + t.stressLeft);
     t.stressLeft -= e - s;
   }
-  u32[bw + S_SCAN] = e;
+  // The written mark moves before anything is written in the run: a kill between the two
+  // leaves it too high (zeroing a clean slot later), never too low.
+  u32[bw + S_SCAN] = (Math.max(written, e) << SCAN_WRITTEN_SHIFT) | e;
   const block = u32[bw + S_BLOCK_BYTES]!;
   const start = base + SPAN_HEADER_BYTES + s * block;
   const limit = base + SPAN_HEADER_BYTES + e * block;
-  zeroWords(u32, start >>> 2, limit >>> 2);
+  if (s < written) zeroWords(u32, start >>> 2, (base + SPAN_HEADER_BYTES + Math.min(e, written) * block) >>> 2);
   u32[tl + TLAB_START] = start;
   if (faultHook !== null) faultHook(FP_TLAB_START);
   u32[tl + TLAB_CURSOR] = start;

@@ -290,7 +290,9 @@ export const ARRAY_LENGTH_WORD = 1;
 //     0  S_BLOCK_BYTES bytes per slot (large span: the object's bytes)
 //     1  S_SLOTS       slots in the span (large: 1)
 //     2  S_NEXT        next span in a central list (byte address; 0 ends it)
-//     3  S_SCAN        next slot a free-run search starts from
+//     3  S_SCAN        bits 0‥15: next slot a free-run search starts from; bits 16‥31
+//                    (SCAN_WRITTEN_SHIFT): slots [0, n) may hold old bytes, the rest are zero
+//                    as the operating system gave them, so a run there needs no zeroing
 //     4  S_QUARANTINED slots holding dead objects kept one more collection (checked mode)
 //     5  S_INV_F32     f32: 1 / S_BLOCK_BYTES, slightly rounded up (slot index without division)
 //  root-stack chunks (system spans) use words 2 and 3 as S_CHUNK_PREV (the chunk below, or
@@ -308,6 +310,8 @@ export const S_BLOCK_BYTES = 0;
 export const S_SLOTS = 1;
 export const S_NEXT = 2;
 export const S_SCAN = 3;
+export const SCAN_SLOT_MASK = 0xffff;
+export const SCAN_WRITTEN_SHIFT = 16;
 export const S_QUARANTINED = 4;
 export const S_INV_F32 = 5;
 export const S_CHUNK_PREV = 2;

@@ -12,7 +12,7 @@
 import type { Arena } from './arena.js';
 import {
   G_COMMITTED_PAGES, G_FREE_PAGES, G_POOL_HINT, PAGE_WORDS, PI_CLEAN, PI_KIND_MASK, PK_FREE, PK_LARGE_HEAD,
-  PK_SMALL_HEAD, PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_WORDS, S_BLOCK_BYTES, S_INV_F32, S_PAGES, S_SLOTS,
+  PK_SMALL_HEAD, PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_WORDS, S_BLOCK_BYTES, S_INV_F32, S_PAGES, S_SCAN, S_SLOTS, SCAN_WRITTEN_SHIFT,
 } from './layout.js';
 import { CLASS_BLOCK_BYTES, CLASS_SLOTS, NUM_SIZE_CLASSES } from './sizeclasses.js';
 import { blockReciprocal, headInfo, pageAddr, popcount, publishSpan, remsetRemovePlain, retirePages } from './spans.js';
@@ -71,18 +71,21 @@ export function claimSpan(arena: Arena, pages: number, headKind: number, cls: nu
   // only its header needs clearing here; other spans are zeroed whole.
   if (dirty) zeroWords(body, word, word + (headKind === PK_SMALL_HEAD ? SPAN_HEADER_WORDS : pages * PAGE_WORDS));
   body[word + S_PAGES] = pages;
-  if (headKind === PK_SMALL_HEAD) initSmallSpan(arena, base, cls % NUM_SIZE_CLASSES);
+  if (headKind === PK_SMALL_HEAD) initSmallSpan(arena, base, cls % NUM_SIZE_CLASSES, dirty);
   else if (headKind === PK_LARGE_HEAD) body[word + S_SLOTS] = 1;
   publishSpan(u32, base, pages, headInfo(headKind, cls, owner));
   return base;
 }
 
-/** Writes a fresh small span's header: its slots then form one free run. */
-function initSmallSpan(arena: Arena, base: number, sizeClass: number): void {
+/** Writes a fresh small span's header: its slots then form one free run, all of it to be
+ *  zeroed as it is handed out if any page was used before, none of it otherwise. */
+function initSmallSpan(arena: Arena, base: number, sizeClass: number, dirty: boolean): void {
   const bw = base >>> 2;
   const block = CLASS_BLOCK_BYTES[sizeClass]!;
+  const slots = CLASS_SLOTS[sizeClass]!;
   arena.u32[bw + S_BLOCK_BYTES] = block;
-  arena.u32[bw + S_SLOTS] = CLASS_SLOTS[sizeClass]!;
+  arena.u32[bw + S_SLOTS] = slots;
+  arena.u32[bw + S_SCAN] = dirty ? slots << SCAN_WRITTEN_SHIFT : 0;
   arena.f32[bw + S_INV_F32] = blockReciprocal(block);
 }
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Heap, HeapCorruptionError, type Persistent } from '../../src/index.js';
 import {
   G_CENTRAL, G_FREE_PAGES, PAGE_LOG, PAGE_TABLE_WORD, PI_KIND_MASK, PK_FREE, PK_HEADER, PT_INFO, PT_SPAN, PT_WORDS,
-  SPAN_HEADER_BYTES, S_ALLOC, S_BLOCK_BYTES, S_DIRTY, S_MARK, S_NEXT, S_SLOTS, arenaLayout,
+  SPAN_HEADER_BYTES, S_ALLOC, S_BLOCK_BYTES, S_DIRTY, S_MARK, S_NEXT, S_SCAN, S_SLOTS, SCAN_WRITTEN_SHIFT, arenaLayout,
   HANDLE_ID_GEN_FACTOR, H_REF, W_ROOT_BASE, W_ROOT_TOP, workerWord, G_MAX_PAGES,
 } from '../../src/heap/layout.js';
 import { handleWord } from '../../src/heap/handles.js';
@@ -218,6 +218,21 @@ describe('verify() catches corruption', () => {
     const [w, bit] = raw.bitWord(free, S_ALLOC);
     raw.u32[w] = raw.u32[w]! | bit;
     expectCaught(heap, `object ${hex(free)}`, /type id 0 is not defined/);
+  });
+
+  it('a word written into a slot past the span\'s written mark (memory the allocator will not zero)', () => {
+    // gcInterval cuts allocation runs short, so the span is handed out only part way.
+    const heap = Heap.create({ size: 2 * MiB, gcInterval: 20 });
+    const Node = heap.defineStruct('VMark', { next: 'ref' });
+    const kept = heap.scope(() => heap.persist(heap.alloc(Node)));
+    const raw = new Raw(heap);
+    const base = raw.spanOf(kept.get());
+    const written = raw.u32[(base >>> 2) + S_SCAN]! >>> SCAN_WRITTEN_SHIFT;
+    expect(written).toBeLessThan(raw.u32[(base >>> 2) + S_SLOTS]!);
+    expectOk(heap);
+    const past = base + SPAN_HEADER_BYTES + written * raw.u32[(base >>> 2) + S_BLOCK_BYTES]!;
+    raw.u32[past >>> 2] = 0xdead;
+    expectCaught(heap, `span ${hex(base)}: slot ${written} lies past the written mark ${written} but is not zero`);
   });
 
   it("a live object's ref field pointing at a free slot", () => {

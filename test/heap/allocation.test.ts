@@ -98,6 +98,36 @@ describe('new objects are zeroed', () => {
     expectVerified(heap);
   });
 
+  it('a span used part way, collected, then used past where it had been: every slot reads 0', () => {
+    // Fresh memory is not zeroed again (the span's written mark): the slots handed out before
+    // the collection must be, the ones beyond them need not be, and both must read 0.
+    for (const options of [{ youngBytes: 1 * MiB, checked: false }, { youngBytes: 0, checked: false }, {}]) {
+      const heap = Heap.create({ size: 8 * MiB, ...options });
+      const T = heap.defineStruct('ZW', { a: 'i32', b: 'i32', r: 'ref' });
+      const keep = heap.scope(() => heap.persist(heap.alloc(T))); // a live slot at the span's start
+      heap.scope(() => {
+        for (let k = 0; k < 100; k++) {
+          const a = heap.alloc(T);
+          heap.setI32(a, T.a, -1);
+          heap.setI32(a, T.b, k + 1);
+          heap.setRef(a, T.r, keep.get());
+        }
+      });
+      heap.collect(heap.stats().youngBytes > 0 ? 'minor' : 'major');
+      heap.collect(heap.stats().youngBytes > 0 ? 'minor' : 'major');
+      heap.scope(() => {
+        for (let k = 0; k < 1000; k++) {
+          const a = heap.alloc(T);
+          if (heap.getI32(a, T.a) !== 0 || heap.getI32(a, T.b) !== 0 || heap.getRef(a, T.r) !== 0) {
+            expect.fail(`${JSON.stringify(options)}: object ${k} at ${a} holds ${heap.getI32(a, T.a)}, ${heap.getI32(a, T.b)}, ${heap.getRef(a, T.r)}`);
+          }
+        }
+      });
+      keep.release();
+      expectVerified(heap);
+    }
+  });
+
   it('arrays of every element kind are zeroed when their memory is reused', () => {
     const heap = Heap.create({ size: 4 * MiB });
     const kinds = [
