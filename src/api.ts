@@ -53,6 +53,14 @@ export interface HeapOptions {
   size?: number;
   /** The arena may grow up to this many bytes. Default max(size, min(2 GiB, 16 × size)). */
   maxSize?: number;
+  /**
+   * Reserve the buffer at `maxSize` from the start (true, the default): it never grows, so
+   * no thread ever re-makes its views and unchecked accessors are one typed-array access;
+   * the system backs only the pages the heap uses. false: a growable buffer of `size`, grown
+   * as the heap needs (for hosts that limit address space). Where the system refuses the
+   * reservation, the heap is growable.
+   */
+  reserve?: boolean;
   /** Validate every ref an accessor takes. Default true. */
   checked?: boolean;
   /** How long a collection waits for running workers to reach a safepoint. Default 10 000. */
@@ -152,7 +160,8 @@ export class Heap extends Thread {
   /** Stress collections this thread asked for (every fourth is major). @internal */
   private stressCollections = 0;
 
-  private constructor(arena: Arena, slot: number) {
+  /** @internal */
+  protected constructor(arena: Arena, slot: number) {
     super(arena, slot);
     this.pauses = new PauseDriver(this);
     this.finalizers = new Finalizers(this);
@@ -170,8 +179,8 @@ export class Heap extends Thread {
     if (initialPages < layout.headerPages + 16) {
       throw new HeapUsageError(`options.size ${o.size} is too small: the arena header alone takes ${layout.headerBytes} bytes at maxSize ${o.maxSize}; use at least ${(layout.headerPages + 16) * PAGE_BYTES}`);
     }
-    const buffer = new SharedArrayBuffer(initialPages * PAGE_BYTES, { maxByteLength: maxPages * PAGE_BYTES });
-    const u32 = new Uint32Array(buffer);
+    const buffer = makeArenaBuffer(initialPages * PAGE_BYTES, maxPages * PAGE_BYTES, o.reserve);
+    const u32 = new Uint32Array(buffer, 0, layout.headerBytes >>> 2);
     u32[G_MAGIC] = MAGIC;
     u32[G_VERSION] = LAYOUT_VERSION;
     u32[G_HEADER_BYTES] = layout.headerBytes;
@@ -216,7 +225,7 @@ export class Heap extends Thread {
 
   /** @internal */
   private static open(arena: Arena, slot: number, gen: number): Heap {
-    const heap = new Heap(arena, slot);
+    const heap = arena.u32[G_CHECKED] === 0 && !arena.buffer.growable ? new UncheckedHeap(arena, slot) : new Heap(arena, slot);
     const ctl = workerWord(slot);
     heap.u32[ctl + W_THREAD_ID] = platform()?.threadId() ?? 0;
     // No root stack yet: attaching must not touch the page pool, since a collection may be
@@ -928,6 +937,113 @@ export class Heap extends Thread {
 }
 
 const MAX_ARRAY_LENGTH = 2 ** 28;
+/**
+ * The arena's buffer: reserved at `maxBytes` if asked and the system allows it, so that it
+ * never grows and every thread's views cover every page there will be (the system backs a
+ * page only once it is touched); else a growable buffer of `initialBytes`.
+ */
+function makeArenaBuffer(initialBytes: number, maxBytes: number, reserve: boolean): SharedArrayBuffer {
+  if (reserve) {
+    try {
+      return new SharedArrayBuffer(maxBytes);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+    }
+  }
+  return new SharedArrayBuffer(initialBytes, { maxByteLength: maxBytes });
+}
+
+/**
+ * A heap in unchecked mode on a reserved arena: its views cover every page there will be,
+ * so each accessor is one typed-array access (and a ref store also the barrier's page test).
+ * Every slow or failing case goes through Heap's own method. `Heap.open` picks the class.
+ * @internal
+ */
+class UncheckedHeap extends Heap {
+  override alloc(type: HeapType): number {
+    const u32 = this.u32;
+    const ctl = this.ctl;
+    const tl = ctl + (type?.$tlab as number);
+    const ref = u32[tl]!;
+    const end = ref + (type?.$blockBytes as number);
+    const top = u32[ctl + W_ROOT_TOP]!;
+    if (!(end <= u32[tl + TLAB_LIMIT]!) || top >= this.rootLimit) return super.alloc(type);
+    u32[ref >>> 2] = type.$id;
+    u32[top] = ref;
+    u32[ctl + W_ROOT_TOP] = top + 1;
+    u32[tl] = end;
+    return ref;
+  }
+
+  override getRef(ref: number, offset: number): number {
+    return this.u32[(ref + offset) >>> 2]!;
+  }
+
+  override setRef(ref: number, offset: number, value: number): void {
+    if (this.depth === 0) return super.setRef(ref, offset, value); // throws the ScopeError
+    const u32 = this.u32;
+    const w = (ref + offset) >>> 2;
+    if ((u32[PAGE_INFO_WORD + (ref >>> PAGE_LOG) * PT_WORDS]! & PI_OLD) !== 0) barrierSlow(u32, this.f32, this.remsetWord, ref, w, value);
+    u32[w] = value;
+  }
+
+  override getI32(ref: number, offset: number): number {
+    return this.i32[(ref + offset) >>> 2]!;
+  }
+
+  override setI32(ref: number, offset: number, value: number): void {
+    this.i32[(ref + offset) >>> 2] = value;
+  }
+
+  override getF64(ref: number, offset: number): number {
+    return this.f64[(ref + offset) >>> 3]!;
+  }
+
+  override setF64(ref: number, offset: number, value: number): void {
+    this.f64[(ref + offset) >>> 3] = value;
+  }
+
+  override length(ref: number): number {
+    return this.u32[(ref >>> 2) + ARRAY_LENGTH_WORD]!;
+  }
+
+  override getRefAt(ref: number, index: number): number {
+    return this.u32[(ref >>> 2) + 2 + index]!;
+  }
+
+  override setRefAt(ref: number, index: number, value: number): void {
+    if (this.depth === 0) return super.setRefAt(ref, index, value); // throws the ScopeError
+    const u32 = this.u32;
+    const w = (ref >>> 2) + 2 + index;
+    if ((u32[PAGE_INFO_WORD + (ref >>> PAGE_LOG) * PT_WORDS]! & PI_OLD) !== 0) barrierSlow(u32, this.f32, this.remsetWord, ref, w, value);
+    u32[w] = value;
+  }
+
+  override getI32At(ref: number, index: number): number {
+    return this.i32[(ref >>> 2) + 2 + index]!;
+  }
+
+  override setI32At(ref: number, index: number, value: number): void {
+    this.i32[(ref >>> 2) + 2 + index] = value;
+  }
+
+  override getF64At(ref: number, index: number): number {
+    return this.f64[(ref >>> 3) + 1 + index]!;
+  }
+
+  override setF64At(ref: number, index: number, value: number): void {
+    this.f64[(ref >>> 3) + 1 + index] = value;
+  }
+
+  override getU8At(ref: number, index: number): number {
+    return this.u8[ref + ARRAY_HEADER_BYTES + index]!;
+  }
+
+  override setU8At(ref: number, index: number, value: number): void {
+    this.u8[ref + ARRAY_HEADER_BYTES + index] = value;
+  }
+}
+
 const DEFAULT_YOUNG_BYTES = 4 << 20;
 const MIN_YOUNG_BYTES = 256 << 10;
 const KIND_NAMES = ['', 'ref', 'i32', 'f64', 'u8'];
@@ -947,6 +1063,7 @@ function fmtRef(ref: unknown): string {
 interface ValidOptions {
   size: number;
   maxSize: number;
+  reserve: boolean;
   checked: boolean;
   safepointTimeoutMs: number;
   verifyEachGC: boolean;
@@ -957,7 +1074,7 @@ interface ValidOptions {
 
 function validateOptions(options: HeapOptions): ValidOptions {
   if (options === null || typeof options !== 'object') throw new HeapUsageError('Heap.create: options must be an object');
-  const known = new Set(['size', 'maxSize', 'checked', 'safepointTimeoutMs', 'verifyEachGC', 'zapFreed', 'gcInterval', 'youngBytes']);
+  const known = new Set(['size', 'maxSize', 'reserve', 'checked', 'safepointTimeoutMs', 'verifyEachGC', 'zapFreed', 'gcInterval', 'youngBytes']);
   for (const k of Object.keys(options)) if (!known.has(k)) throw new HeapUsageError(`Heap.create: unknown option '${k}'`);
   const size = options.size ?? 64 << 20;
   if (!Number.isInteger(size) || size < MIN_ARENA_BYTES || size > MAX_ARENA_BYTES) {
@@ -969,6 +1086,8 @@ function validateOptions(options: HeapOptions): ValidOptions {
   }
   const checked = options.checked ?? true;
   if (typeof checked !== 'boolean') throw new HeapUsageError(`Heap.create: options.checked must be a boolean, got ${String(checked)}`);
+  const reserve = options.reserve ?? true;
+  if (typeof reserve !== 'boolean') throw new HeapUsageError(`Heap.create: options.reserve must be a boolean, got ${String(reserve)}`);
   const safepointTimeoutMs = options.safepointTimeoutMs ?? 10_000;
   if (!Number.isInteger(safepointTimeoutMs) || safepointTimeoutMs <= 0 || safepointTimeoutMs > 2 ** 31 - 1) {
     throw new HeapUsageError(`Heap.create: options.safepointTimeoutMs must be a positive integer, got ${String(safepointTimeoutMs)}`);
@@ -985,6 +1104,6 @@ function validateOptions(options: HeapOptions): ValidOptions {
   if (!Number.isInteger(youngBytes) || (youngBytes !== 0 && (youngBytes < MIN_YOUNG_BYTES || youngBytes > maxSize / 4))) {
     throw new HeapUsageError(`Heap.create: options.youngBytes must be 0 (no generations) or an integer from ${MIN_YOUNG_BYTES} to maxSize / 4 (${Math.floor(maxSize / 4)}), got ${String(youngBytes)}`);
   }
-  return { size, maxSize, checked, safepointTimeoutMs, verifyEachGC, zapFreed, gcInterval, youngBytes };
+  return { size, maxSize, reserve, checked, safepointTimeoutMs, verifyEachGC, zapFreed, gcInterval, youngBytes };
 }
 

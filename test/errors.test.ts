@@ -37,6 +37,7 @@ const rows: Row[] = [
   ['size as a string', () => Heap.create({ size: '64' as never }), HeapUsageError, /options\.size.*64/],
   ['maxSize below size', () => Heap.create({ size: 8 * MiB, maxSize: 4 * MiB }), HeapUsageError, /options\.maxSize.*from size/],
   ['checked not a boolean', () => Heap.create({ checked: 'yes' as never }), HeapUsageError, /options\.checked.*yes/],
+  ['reserve not a boolean', () => Heap.create({ reserve: 1 as never }), HeapUsageError, /options\.reserve must be a boolean, got 1/],
   ['safepointTimeoutMs of 0', () => Heap.create({ safepointTimeoutMs: 0 }), HeapUsageError, /safepointTimeoutMs.*0/],
   ['safepointTimeoutMs NaN', () => Heap.create({ safepointTimeoutMs: NaN }), HeapUsageError, /safepointTimeoutMs.*NaN/],
   ['gcInterval negative', () => Heap.create({ gcInterval: -1 }), HeapUsageError, /options\.gcInterval.*-1/],

@@ -374,7 +374,8 @@ describe('unchecked mode', () => {
 
 describe('views after another Heap on the arena grew it', () => {
   it.each([true, false])('checked=%s: elements of an object that extends past this Heap\'s view are read and written', (checked) => {
-    const heap = Heap.create({ size: 2 * MiB, maxSize: 16 * MiB, checked });
+    // A growable arena (reserve: false): a reserved one never leaves a view behind.
+    const heap = Heap.create({ size: 2 * MiB, maxSize: 16 * MiB, checked, reserve: false });
     const Floats = heap.defineArray('WideFloats', 'f64');
     heap.scope(() => heap.alloc(heap.defineStruct('Warm', { x: 'i32' }))); // this Heap's root stack exists
     const viewBytes = heap.buffer.byteLength;

@@ -307,8 +307,9 @@ describe('large objects', () => {
 });
 
 describe('arena growth and out of memory', () => {
-  it('the arena grows beyond its initial size to hold a 5 MiB live list', () => {
-    const heap = Heap.create({ size: 2 * MiB, maxSize: 64 * MiB });
+  it.each([true, false])('the arena grows beyond its initial size to hold a 5 MiB live list (reserve: %s)', (reserve) => {
+    const heap = Heap.create({ size: 2 * MiB, maxSize: 64 * MiB, reserve });
+    expect(heap.buffer.growable).toBe(!reserve);
     const before = heap.stats().arenaBytes;
     expect(before).toBe(2 * MiB);
     const Node = heap.defineStruct('GrowNode', { next: 'ref', a: 'f64', b: 'f64', c: 'f64', d: 'f64', e: 'f64', f: 'f64', n: 'i32' });
@@ -328,7 +329,7 @@ describe('arena growth and out of memory', () => {
     const s = heap.stats();
     expect(s.arenaBytes).toBeGreaterThan(before + 3 * MiB);
     expect(s.arenaBytes).toBeLessThanOrEqual(64 * MiB);
-    expect(heap.buffer.byteLength).toBe(s.arenaBytes);
+    expect(heap.buffer.byteLength).toBe(reserve ? 64 * MiB : s.arenaBytes);
     let n = 0;
     for (let r = h.get(); r !== 0; r = heap.getRef(r, Node.next)) {
       expect(heap.getI32(r, Node.n)).toBe(count - 1 - n);
