@@ -11,8 +11,9 @@
 //   2. Every worker's TLABs are retired, so the allocated bitmaps describe every object.
 //   3. Spans: a stray tail (a claim or release cut short; spans.ts) is freed. A system span
 //      that no live control block or the handle directory names (a root stack of a dead or
-//      outgrown owner, a handle chunk whose maker died before linking it) is freed. A span
-//      whose owner is dead becomes an orphan.
+//      outgrown owner, a handle chunk whose maker died before linking it) is freed. A large
+//      span of a dead owner that holds no object (its maker died between publishing it and
+//      allocating in it) is freed. Any other span whose owner is dead becomes an orphan.
 //   4. Dead workers' control blocks are cleared (roots dropped, TLAB words zeroed) and their
 //      slots freed, DEAD → FREE.
 //   5. Derived structures are rebuilt: the free-page bitmap and count from the page table;
@@ -23,7 +24,7 @@
 import type { Thread } from '../heap/thread.js';
 import {
   AGE_PROMOTING, S_AGE, BITMAP_WORDS, G_DEATHS, G_DEATHS_SEEN, G_GC_FLAGS, GC_FLAG_IN_PAUSE, HANDLE_DIR_WORD, MAX_WORKERS, PK_LARGE_HEAD,
-  PK_SMALL_HEAD, PK_SYSTEM_HEAD, ROOT_SPARES_KEPT, S_CHUNK_PREV, S_MARK, W_FINAL_HEAD, W_FINALIZING, W_PIN, G_FINAL_INTERRUPTED, W_ROOT_SPARE, G_COMMITTED_PAGES, W_ROOT_BASE, W_ROOT_LIMIT, W_ROOT_SPAN,
+  PK_SMALL_HEAD, PK_SYSTEM_HEAD, ROOT_SPARES_KEPT, S_ALLOC, S_CHUNK_PREV, S_MARK, W_FINAL_HEAD, W_FINALIZING, W_PIN, G_FINAL_INTERRUPTED, W_ROOT_SPARE, G_COMMITTED_PAGES, W_ROOT_BASE, W_ROOT_LIMIT, W_ROOT_SPAN,
   W_ROOT_TOP, W_STATE, WS_DEAD, WS_FREE, WS_PARKED, WS_RUNNING, WS_STOPPED, workerWord, G_HANDLE_CHUNKS,
 } from '../heap/layout.js';
 import { retireAllTlabs } from '../heap/allocator.js';
@@ -100,7 +101,8 @@ export function recover(t: Thread, walker: SpanWalker): number {
       if (u32[bw + S_MARK] === 0) releasePages(arena, walker.page, walker.pages);
       else u32[bw + S_MARK] = 0;
     } else if (owner < MAX_WORKERS && dead[owner] === 1) {
-      orphanSpanPlain(u32, walker.base);
+      if (walker.kind === PK_LARGE_HEAD && (u32[(walker.base >>> 2) + S_ALLOC]! & 1) === 0) releasePages(arena, walker.page, walker.pages);
+      else orphanSpanPlain(u32, walker.base);
     }
   }
 

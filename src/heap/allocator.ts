@@ -32,7 +32,7 @@ import { CLASS_SPAN_PAGES, NUM_SIZE_CLASSES } from './sizeclasses.js';
 import { claimSpan, zeroWords } from './pagepool.js';
 import { acquireLock, releaseLock } from './lock.js';
 import { adoptSpan, ctz, pageInfo, setBitRangePlain, slotIndex, spanOf } from './spans.js';
-import { FP_POPPED, FP_TLAB_START, faultHook } from './faults.js';
+import { FP_LARGE_CLAIMED, FP_POPPED, FP_TLAB_START, faultHook } from './faults.js';
 
 /** Bytes counted locally before they are added to the shared pacing counters. */
 const ALLOC_FLUSH_BYTES = 256 << 10;
@@ -270,6 +270,7 @@ export function allocLarge(t: Thread, bytes: number, header: number, length: num
   const claimed = claimSpans(t, pages, PK_LARGE_HEAD, 0, 1);
   if (claimed.length === 0) return 0;
   const base = claimed[0]!;
+  if (faultHook !== null) faultHook(FP_LARGE_CLAIMED);
   const u32 = t.u32;
   const bw = base >>> 2;
   u32[bw + S_BLOCK_BYTES] = bytes;

@@ -20,6 +20,7 @@
 //  FP_DETACH             detach: some spans orphaned, slot held     a slot half handed back
 //  FP_PROMOTED           sweep: a span turned old, dirty bits not   old objects with uncovered young refs
 //  FP_REMARK             sanity re-mark: roots marked, not drained  marked objects whose children are not
+//  FP_LARGE_CLAIMED      allocLarge: span published, object not     a large span holding no object
 
 export const FP_CLAIM_CLEARED = 1;
 export const FP_PUBLISH_TAILS = 2;
@@ -35,12 +36,14 @@ export const FP_FINAL_UNLINKED = 11;
 export const FP_DETACH = 12;
 export const FP_PROMOTED = 13;
 export const FP_REMARK = 14;
+export const FP_LARGE_CLAIMED = 15;
 
 export const FAULT_POINT_NAMES: Record<number, string> = {
   [FP_CLAIM_CLEARED]: 'claim-cleared', [FP_PUBLISH_TAILS]: 'publish-tails', [FP_RETIRE_HEAD]: 'retire-head',
   [FP_SWEEP_SPAN]: 'sweep-span', [FP_MARKED]: 'marked', [FP_HANDLE_CHUNK]: 'handle-chunk', [FP_FINAL_ENTRY]: 'final-entry',
   [FP_ROOT_CHUNK]: 'root-chunk', [FP_TLAB_START]: 'tlab-start', [FP_POPPED]: 'popped',
   [FP_FINAL_UNLINKED]: 'final-unlinked', [FP_DETACH]: 'detach', [FP_PROMOTED]: 'promoted', [FP_REMARK]: 'remark',
+  [FP_LARGE_CLAIMED]: 'large-claimed',
 };
 
 /** Installed by tests only; called with the point's id on every passage. */
