@@ -58,6 +58,8 @@ export interface GcEvent {
 
 /** Queues the objects phase 1 finds on their runner's finalization list. */
 class FinalQueueSink implements FinalizableSink {
+  /** Objects it had no room to queue: kept, unfinalized, for the next collection. */
+  deferred = 0;
   constructor(private readonly t: Thread) {}
 
   queue(ref: number, owner: number): boolean {
@@ -68,7 +70,10 @@ class FinalQueueSink implements FinalizableSink {
       t.syncViews();
       index = allocHandle(t, HK_FINAL, ref, runner);
     }
-    if (index < 0) return false; // no room for the entry: phase 1 keeps the object for the next collection
+    if (index < 0) {
+      this.deferred++; // no room for the entry: phase 1 keeps the object for the next collection
+      return false;
+    }
     if (faultHook !== null) faultHook(FP_FINAL_ENTRY);
     const v = t.u32;
     const q = workerWord(runner) + W_FINAL_HEAD;
@@ -94,6 +99,8 @@ export interface CollectorState {
   /** Slots whose roots the last collection marked from (1): a worker declared dead during the
    *  pause stops counting as live, but its roots were this collection's. */
   readonly rootSlots: Uint8Array;
+  /** Finalizable objects the last collection kept unqueued for want of a handle entry. */
+  deferredFinalizable: number;
 }
 
 /** Marks from the root stacks and pins of the slots in `slots`, and the strong and final handles. */
@@ -158,7 +165,13 @@ export function collectInPause(t: Thread, cs: CollectorState, kind: number, rend
     if (!isMarked(u32, t.f32, ref)) u32[w + H_REF] = 0;
   }
   // Phase 1 looks only where finalizable objects can be: nowhere until such a type exists.
-  const finalizable = u32[G_FINALIZABLE_TYPES] === 0 ? 0 : findFinalizable(arena, walker, marker, new FinalQueueSink(t), minor);
+  let finalizable = 0;
+  cs.deferredFinalizable = 0;
+  if (u32[G_FINALIZABLE_TYPES] !== 0) {
+    const sink = new FinalQueueSink(t);
+    finalizable = findFinalizable(arena, walker, marker, sink, minor);
+    cs.deferredFinalizable = sink.deferred;
+  }
   marker.drain();
   t.syncViews();
   u32 = t.u32;

@@ -27,12 +27,12 @@ import { Sweeper } from './sweep.js';
 import { Marker } from './mark.js';
 import { needsRecovery, recover, retireEveryTlab } from './recover.js';
 import { verifyHeap, type VerifyResult } from './verify.js';
-import { remark } from './sanity.js';
+import { describeObject, remark } from './sanity.js';
 
 export class PauseDriver implements PauseWaiter {
   readonly walker = new SpanWalker();
   private readonly collector: CollectorState = {
-    marker: new Marker(), walker: this.walker, sweeper: new Sweeper(), preVerify: undefined, rootSlots: new Uint8Array(MAX_WORKERS),
+    marker: new Marker(), walker: this.walker, sweeper: new Sweeper(), preVerify: undefined, rootSlots: new Uint8Array(MAX_WORKERS), deferredFinalizable: 0,
   };
   private readonly listeners: ((event: GcEvent) => void)[] = [];
   /** True while this thread holds a pause. */
@@ -168,9 +168,9 @@ export class PauseDriver implements PauseWaiter {
   private checkAfterCollection(): VerifyResult {
     const v = verifyHeap(this.t.arena, this.walker);
     if (!v.ok) return v;
-    v.remark = remark(this.t.arena, this.walker, this.collector.marker, this.collector.rootSlots);
+    v.remark = remark(this.t.arena, this.walker, this.collector.marker, this.collector.rootSlots, this.collector.deferredFinalizable > 0);
     if (v.remark.unreachableYoungObjects > 0) {
-      v.errors.push(`sanity re-mark: ${v.remark.unreachableYoungObjects} young objects survived the collection though neither the roots nor any old object reach them`);
+      v.errors.push(`sanity re-mark: ${v.remark.unreachableYoungObjects} young objects survived the collection though neither the roots nor any old object reach them; the first: ${describeObject(this.t.u32, v.remark.firstUnreachableYoung)}; the collection deferred ${this.collector.deferredFinalizable} finalizable objects`);
       v.ok = false;
     }
     return v;

@@ -34,7 +34,8 @@ export const DEAD_FREE = 0;
 export const DEAD_QUARANTINE = 1; // zap the header, keep the slot until the next collection
 export const DEAD_ZAP_BODY = 2; // fill the whole slot with ZAP_WORD
 
-function isFinalizableType(u32: Uint32Array, header: number): boolean {
+/** Whether the type named by an object's header was defined with { finalize: true }. */
+export function isFinalizableType(u32: Uint32Array, header: number): boolean {
   return ((u32[TYPE_TABLE_WORD + (header & HDR_TYPE_MASK) * TYPE_WORDS + T_KIND]! >>> 16) & TF_FINALIZE) !== 0;
 }
 
