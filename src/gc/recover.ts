@@ -28,10 +28,11 @@ import {
   W_ROOT_TOP, W_STATE, WS_DEAD, WS_FREE, WS_PARKED, WS_RUNNING, WS_STOPPED, workerWord, G_HANDLE_CHUNKS,
 } from '../heap/layout.js';
 import { retireAllTlabs } from '../heap/allocator.js';
-import { rebuildFinalQueues, rebuildHandleFreeList } from '../heap/handles.js';
+import { holdsFinalEntry, rebuildFinalQueues, rebuildHandleFreeList } from '../heap/handles.js';
 import { rebuildFreeBitmap, releasePages } from '../heap/pagepool.js';
-import { SpanWalker, WALK_SPAN, WALK_STRAY, infoOwner, orphanSpanPlain } from '../heap/spans.js';
+import { SpanWalker, WALK_SPAN, WALK_STRAY, infoOwner, orphanSpanPlain, setSpanOld } from '../heap/spans.js';
 import { finishPromotion } from './remset.js';
+import { newGeneration } from '../safepoint/registry.js';
 
 /** Whether a pause must recover before it trusts the heap: a death or a killed collector since the last one. */
 export function needsRecovery(u32: Uint32Array): boolean {
@@ -94,6 +95,7 @@ export function recover(t: Thread, walker: SpanWalker): number {
     if (walker.what !== WALK_SPAN) continue; // a corrupt head: verify() reports it
     const owner = infoOwner(walker.info);
     if (restart && walker.kind !== PK_SYSTEM_HEAD && u32[(walker.base >>> 2) + S_AGE] === AGE_PROMOTING) {
+      setSpanOld(u32, walker.base, walker.pages, true); // the collector may have died part way through
       finishPromotion(u32, arena.layout.remsetWord, walker.base);
     }
     if (walker.kind === PK_SYSTEM_HEAD) {
@@ -118,8 +120,12 @@ export function recover(t: Thread, walker: SpanWalker): number {
     u32[ctl + W_ROOT_SPARE] = 0;
     u32[ctl + W_PIN] = 0;
     u32[ctl + W_FINAL_HEAD] = 0;
-    if (u32[ctl + W_FINALIZING] !== 0) u32[G_FINAL_INTERRUPTED] = u32[G_FINAL_INTERRUPTED]! + 1;
+    // Interrupted only if its entry is gone: a worker killed before freeing the entry leaves
+    // it queued, and the finalizer runs again elsewhere.
+    const finalizing = u32[ctl + W_FINALIZING]!;
+    if (finalizing !== 0 && !holdsFinalEntry(u32, finalizing)) u32[G_FINAL_INTERRUPTED] = u32[G_FINAL_INTERRUPTED]! + 1;
     u32[ctl + W_FINALIZING] = 0;
+    newGeneration(i32, slot);
     if (Atomics.compareExchange(i32, ctl + W_STATE, WS_DEAD, WS_FREE) === WS_DEAD) freed++;
   }
 

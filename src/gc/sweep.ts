@@ -18,12 +18,12 @@
 
 import {
   AGE_PROMOTING, BITMAP_WORDS, G_CENTRAL, G_CENTRAL_OLD, G_COMMITTED_PAGES, PI_OLD, S_AGE, HDR_FINALIZED, HDR_TYPE_MASK, NUM_ALLOC_CLASSES, PK_LARGE_HEAD, PK_SMALL_HEAD,
-  PAGE_BYTES, SPAN_HEADER_BYTES, S_ALLOC, S_BLOCK_BYTES, S_DIRTY, S_MARK, S_NEXT, S_QUARANTINED, S_SCAN, S_SLOTS, SCAN_SLOT_MASK, TF_FINALIZE,
+  NO_OWNER, PAGE_BYTES, SPAN_HEADER_BYTES, S_ALLOC, S_BLOCK_BYTES, S_DIRTY, S_MARK, S_NEXT, S_QUARANTINED, S_SCAN, S_SLOTS, SCAN_SLOT_MASK, TF_FINALIZE,
   TYPE_TABLE_WORD, TYPE_WORDS, T_KIND, ZAP_WORD,
 } from '../heap/layout.js';
 import { NUM_SIZE_CLASSES } from '../heap/sizeclasses.js';
 import { releasePages } from '../heap/pagepool.js';
-import { SpanWalker, WALK_SPAN, WALK_STRAY, infoClass, infoOwner, popcount, setSpanOld } from '../heap/spans.js';
+import { SpanWalker, WALK_SPAN, WALK_STRAY, adoptSpan, infoClass, infoOwner, popcount, setSpanOld } from '../heap/spans.js';
 import type { Arena } from '../heap/arena.js';
 import type { Marker } from './mark.js';
 import { FP_PROMOTED, FP_SWEEP_SPAN, faultHook } from '../heap/faults.js';
@@ -224,16 +224,21 @@ export class Sweeper {
       u32[bw + S_AGE] = 0;
       if (this.plan.minor && this.keptEmpty + pages <= this.plan.keepEmptyPages) {
         this.keptEmpty += pages;
+        // Kept warm for whoever pops it next: it holds nothing, so it is nobody's orphan.
+        adoptSpan(u32, base, NO_OWNER);
         this.list(G_CENTRAL, this.tails, base, info);
       } else {
         releasePages(arena, page, pages);
       }
       return;
     }
-    const dense = 2 * (live + held) >= slots;
+    // Density counts live objects only: slots quarantined by checked mode hold the dead.
+    const dense = 2 * live >= slots;
     if (this.plan.generational && dense) {
       const age = u32[bw + S_AGE]! + 1;
-      if (age >= this.plan.promoteAge) {
+      // A span still holding quarantined slots waits: promoted now, they would stay in the
+      // old space (which minors do not sweep) until a major.
+      if (age >= this.plan.promoteAge && held === 0) {
         this.promote(base, pages, live);
         if (live + held < slots) this.pushOld(base, info);
         return;
@@ -289,8 +294,10 @@ export class Sweeper {
   /** Turns a young span old (every page's PI_OLD) and remembers it for refreshDirty. */
   private promote(base: number, pages: number, live: number): void {
     const r = this.result;
-    setSpanOld(this.u32, base, pages, true);
+    // Flagged before any page turns old: a collector killed inside this step leaves a span
+    // recovery finishes (every page old, dirty bits computed), never an old span no flag names.
     this.u32[(base >>> 2) + S_AGE] = AGE_PROMOTING; // until refreshDirty has looked at it
+    setSpanOld(this.u32, base, pages, true);
     if (r.promotedSpans === this.promoted.length) {
       const bigger = new Uint32Array(this.promoted.length * 2);
       bigger.set(this.promoted);

@@ -89,8 +89,10 @@ function addChunk(t: Thread): boolean {
       u32[w + H_META] = HK_FREE;
       u32[w + H_NEXT] = i === HANDLES_PER_CHUNK - 1 ? u32[G_HANDLE_FREE]! : first + i + 2;
     }
-    u32[G_HANDLE_FREE] = first + 1;
+    // The count before the free list: a kill between them leaves a chunk nobody hands out
+    // yet (the next pause's free-list rebuild threads it), never an entry past the capacity.
     Atomics.store(u32, G_HANDLE_CHUNKS, chunk + 1);
+    u32[G_HANDLE_FREE] = first + 1;
   } finally {
     releaseLock(t.i32, t.lockId);
   }
@@ -111,8 +113,10 @@ export function freeHandle(t: Thread, index: number): void {
 export function freeHandleLocked(u32: Uint32Array, index: number): void {
   const w = handleWord(u32, index);
   const gen = ((u32[w + H_META]! >>> HANDLE_GEN_SHIFT) + 1) & 0x7ffffff;
-  u32[w + H_REF] = 0;
+  // The kind first: a kill between the two stores leaves a free entry with a stale ref
+  // (harmless), never a queued or strong entry holding 0.
   Atomics.store(u32, w + H_META, ((gen << HANDLE_GEN_SHIFT) | HK_FREE) >>> 0);
+  u32[w + H_REF] = 0;
   u32[w + H_NEXT] = u32[G_HANDLE_FREE]!;
   u32[G_HANDLE_FREE] = index + 1;
 }
@@ -135,6 +139,15 @@ export function resolveHandle(t: Thread, id: number, kind: number): number {
  * queued object gets its "finalized" header bit: an entry exists, so the object is never
  * queued twice. Sets the pending count. Runs inside a pause.
  */
+/** Whether a finalization entry holds `ref` (a linear scan: for recovery only). */
+export function holdsFinalEntry(u32: Uint32Array, ref: number): boolean {
+  for (let i = handleCapacity(u32) - 1; i >= 0; i--) {
+    const w = handleWord(u32, i);
+    if ((u32[w + H_META]! & HK_MASK) === HK_FINAL && u32[w + H_REF] === ref) return true;
+  }
+  return false;
+}
+
 export function rebuildFinalQueues(t: Thread, live: Uint8Array, fallback: number): number {
   const u32 = t.u32;
   for (let slot = 0; slot < MAX_WORKERS; slot++) u32[workerWord(slot) + W_FINAL_HEAD] = 0;
@@ -148,6 +161,12 @@ export function rebuildFinalQueues(t: Thread, live: Uint8Array, fallback: number
       u32[w + H_OWNER] = owner;
     }
     const ref = u32[w + H_REF]!;
+    if (ref === 0) {
+      // Not an object, and no protocol step leaves one (freeing writes the kind before the
+      // ref): freed rather than let the header write below land on the arena's word 0.
+      u32[w + H_META] = (((((u32[w + H_META]! >>> HANDLE_GEN_SHIFT) + 1) & 0x7ffffff) << HANDLE_GEN_SHIFT) | HK_FREE) >>> 0;
+      continue;
+    }
     u32[ref >>> 2] = (u32[ref >>> 2]! | HDR_FINALIZED) >>> 0;
     const q = workerWord(owner) + W_FINAL_HEAD;
     u32[w + H_NEXT] = u32[q]!;

@@ -15,7 +15,7 @@ import {
   PK_SMALL_HEAD, PT_INFO, PT_SPAN, PT_WORDS, SPAN_HEADER_WORDS, S_BLOCK_BYTES, S_INV_F32, S_PAGES, S_SCAN, S_SLOTS, SCAN_WRITTEN_SHIFT,
 } from './layout.js';
 import { CLASS_BLOCK_BYTES, CLASS_SLOTS, NUM_SIZE_CLASSES } from './sizeclasses.js';
-import { blockReciprocal, headInfo, pageAddr, popcount, publishSpan, remsetRemovePlain, retirePages } from './spans.js';
+import { blockReciprocal, headInfo, pageAddr, popcount, publishSpan, remsetRemoveAtomic, retirePages } from './spans.js';
 import { FP_CLAIM_CLEARED, FP_RETIRE_HEAD, faultHook } from './faults.js';
 
 /**
@@ -61,7 +61,12 @@ export function claimSpan(arena: Arena, pages: number, headKind: number, cls: nu
   let dirty = false;
   for (let p = first; p < first + pages; p++) {
     u32[freeBitmapWord + (p >>> 5)] = u32[freeBitmapWord + (p >>> 5)]! & ~(1 << (p & 31));
-    if ((u32[pageTableWord + p * PT_WORDS + PT_INFO]! & PI_CLEAN) === 0) dirty = true;
+    const pt = pageTableWord + p * PT_WORDS + PT_INFO;
+    const info = u32[pt]!;
+    // The clean flag goes before anything is written to the page: a claim killed after
+    // writing leaves a free page that the next claim zeroes.
+    if ((info & PI_CLEAN) === 0) dirty = true;
+    else u32[pt] = info & ~PI_CLEAN;
   }
   Atomics.sub(u32, G_FREE_PAGES, pages);
   if (faultHook !== null) faultHook(FP_CLAIM_CLEARED);
@@ -115,7 +120,7 @@ export function releasePages(arena: Arena, first: number, pages: number): void {
   for (let p = first; p < first + pages; p++) {
     u32[freeBitmapWord + (p >>> 5)] = u32[freeBitmapWord + (p >>> 5)]! | (1 << (p & 31));
   }
-  remsetRemovePlain(u32, remsetWord, first);
+  remsetRemoveAtomic(u32, remsetWord, first); // detach releases outside a pause
   Atomics.add(u32, G_FREE_PAGES, pages);
   const w = first >>> 5;
   if (w < u32[G_POOL_HINT]!) u32[G_POOL_HINT] = w;

@@ -255,6 +255,13 @@ export function remsetRemovePlain(u32: Uint32Array, remsetWord: number, page: nu
   u32[w] = u32[w]! & ~(1 << (page & 31));
 }
 
+/** The same, outside a pause: barriers may be setting other bits of the word meanwhile. */
+export function remsetRemoveAtomic(u32: Uint32Array, remsetWord: number, page: number): void {
+  const w = remsetWord + (page >>> 5);
+  const bit = 1 << (page & 31);
+  if ((u32[w]! & bit) !== 0) Atomics.and(u32, w, ~bit);
+}
+
 // ---------------------------------------------------------------------------------------
 // The span walker: the one loop over the page table, in address order.
 

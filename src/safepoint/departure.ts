@@ -21,7 +21,7 @@ import { acquireLock, releaseLock } from '../heap/lock.js';
 import { releasePages } from '../heap/pagepool.js';
 import { SpanWalker, WALK_SPAN, infoOwner, orphanSpanIfOwnedAtomic } from '../heap/spans.js';
 import { FP_DETACH, faultHook } from '../heap/faults.js';
-import { announceArrival } from './registry.js';
+import { announceArrival, newGeneration } from './registry.js';
 import { HeapUsageError } from '../errors.js';
 
 /** Steps 1–4 above. The caller is running, outside any scope, with an empty finalization queue. */
@@ -63,6 +63,7 @@ export function handBackSlot(t: Thread): void {
   u32[ctl + W_PIN] = 0;
   u32[ctl + W_THREAD_ID] = 0;
   t.rootLimit = 0;
+  newGeneration(t.i32, t.slot);
   const was = Atomics.compareExchange(t.i32, ctl + W_STATE, WS_RUNNING, WS_FREE);
   if (was !== WS_RUNNING) {
     throw new HeapUsageError(`worker ${t.slot} cannot detach: it is ${was}, not running`, { workerId: t.slot });

@@ -16,20 +16,30 @@ import {
 } from '../heap/layout.js';
 import { HeapUsageError } from '../errors.js';
 
-/** Claims a free slot (FREE → PARKED), bumping its generation. Returns the slot or -1. */
+/**
+ * Claims a free slot (FREE → RESERVED). Its generation is the one `newGeneration` gave it as
+ * it was freed, so no death notice for an earlier occupant matches it. Returns the slot or -1.
+ */
 export function claimFreeSlot(i32: Int32Array, from: number): number {
   for (let slot = from; slot < MAX_WORKERS; slot++) {
-    const w = workerWord(slot);
-    if (Atomics.compareExchange(i32, w + W_STATE, WS_FREE, WS_RESERVED) === WS_FREE) {
-      Atomics.store(i32, w + W_GEN, (Atomics.add(i32, G_WORKER_SEQ, 1) + 1) & 0xffffff);
-      return slot;
-    }
+    if (Atomics.compareExchange(i32, workerWord(slot) + W_STATE, WS_FREE, WS_RESERVED) === WS_FREE) return slot;
   }
   return -1;
 }
 
+/**
+ * Gives a slot a generation no thread has held, before it becomes FREE: a late death notice
+ * for the thread that held it (declareDead compares generations) can then never match the
+ * next occupant, even before that one has published anything.
+ */
+export function newGeneration(i32: Int32Array, slot: number): void {
+  Atomics.store(i32, workerWord(slot) + W_GEN, (Atomics.add(i32, G_WORKER_SEQ, 1) + 1) & 0xffffff);
+}
+
 /** Gives back a slot reserved for a worker that never started (RESERVED → FREE). */
 export function releaseReservation(i32: Int32Array, slot: number): void {
+  if (Atomics.load(i32, workerWord(slot) + W_STATE) !== WS_RESERVED) return;
+  newGeneration(i32, slot);
   Atomics.compareExchange(i32, workerWord(slot) + W_STATE, WS_RESERVED, WS_FREE);
 }
 
