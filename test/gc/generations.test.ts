@@ -77,6 +77,25 @@ describe('young and old', () => {
     expect(s.pauseMs.major.samples).toBe(0);
   });
 
+  it.each([true, false])('a dense span whose objects all die just before their PROMOTE_AGE-th collection is freed, not promoted (checked: %s)', (checked) => {
+    const { heap, Node } = setup({ checked });
+    const list = longLived(heap, Node, 8 * PER_SPAN);
+    for (let i = 1; i < PROMOTE_AGE; i++) heap.collect('minor');
+    expect(isOld(heap, list.get())).toBe(false);
+    const tail = list.tail;
+    list.release();
+    const e = heap.collect('minor');
+    expect(e.freedObjects).toBe(8 * PER_SPAN);
+    expect(e.promotedObjects).toBe(0);
+    // Checked mode keeps the dead slots one more collection (quarantine): they are not survivors.
+    expect(heap.pages()[tail >>> PAGE_LOG]!.old, 'the dead list\'s span turned old').toBe(false);
+    expect(heap.stats().oldBytes).toBe(0);
+    heap.collect('minor');
+    const s = heap.stats();
+    expect(s.quarantinedObjects).toBe(0);
+    expect(s.allocatedObjects).toBe(0);
+  });
+
   it('a minor marks only young objects: the old list is neither marked nor freed', () => {
     const { heap, Node } = setup();
     const list = longLived(heap, Node, 8 * PER_SPAN);
