@@ -273,7 +273,7 @@ describe('young and old', () => {
     heap.collect('minor');
     const after = heap.verify({ remark: true });
     expect(after.errors).toEqual([]);
-    expect(after.remark).toEqual({ reachableObjects: 0, unreachableOldObjects: 8 * PER_SPAN, unreachableYoungObjects: 0 });
+    expect(after.remark).toEqual({ reachableObjects: 0, unreachableOldObjects: 8 * PER_SPAN, unreachableYoungObjects: 0, firstUnreachableYoung: 0 });
     heap.collect('major');
     expect(heap.verify({ remark: true }).remark!.unreachableOldObjects).toBe(0);
   });
