@@ -26,7 +26,7 @@ import { REFILL_EMPTY, REFILL_MINOR, REFILL_STRESS, allocLarge, largeSpanPages, 
 import { popRootChunks, pushRootChunk } from './heap/roots.js';
 import { allocHandle, freeHandle, handleEntry, handleId, resolveHandle } from './heap/handles.js';
 import { growArena } from './heap/pagepool.js';
-import { REF_OK, REF_OUTSIDE, REF_PROBLEMS, classifyRef, isStaleProblem } from './heap/check.js';
+import { REF_OK, REF_OUTSIDE, REF_PROBLEMS, classifyRef, isAllocatedSmallRef, isStaleProblem } from './heap/check.js';
 import { acquireLock, releaseLock } from './heap/lock.js';
 import { SpanWalker } from './heap/spans.js';
 import { claimFreeSlot, countSlots, declareDead, park, publishParked, releaseReservation, unpark } from './safepoint/registry.js';
@@ -689,10 +689,15 @@ export class Heap extends Thread {
 
   /** @internal */
   private checkObject(ref: number, what: string): void {
-    let c = classifyRef(this.u32, this.f32, ref, true);
+    if (!isAllocatedSmallRef(this.u32, this.f32, ref, this.slot)) this.checkObjectSlow(ref, what);
+  }
+
+  /** @internal */
+  private checkObjectSlow(ref: number, what: string): void {
+    let c = classifyRef(this.u32, this.f32, ref, this.slot);
     if (c === REF_OUTSIDE && this.arena.buffer.byteLength > this.viewWords * 4) {
       this.syncViews();
-      c = classifyRef(this.u32, this.f32, ref, true);
+      c = classifyRef(this.u32, this.f32, ref, this.slot);
     }
     if (c !== REF_OK) throw this.refError(ref, c, what);
   }
@@ -706,17 +711,21 @@ export class Heap extends Thread {
   private checkField(ref: number, offset: number, kind: number): void {
     this.checkObject(ref, 'field access');
     const type = this.types.get(this.u32[ref >>> 2]! & HDR_TYPE_MASK)!;
+    // (offset >>> 0) === offset: a non-negative integer below 2^32.
+    if (type.$kind !== TK_STRUCT || typeof offset !== 'number' || (offset >>> 0) !== offset || offset >= type.$bytes
+      || (offset & (kind === EK_F64 ? 7 : 3)) !== 0 || type.$wordKinds[offset >>> 2] !== kind) this.fieldError(ref, offset, kind, type);
+  }
+
+  /** @internal */
+  private fieldError(ref: number, offset: number, kind: number, type: HeapType): never {
     if (type.$kind !== TK_STRUCT) {
       throw new InvalidRefError(`field access on ${fmtRef(ref)}: it is an array of type '${type.$name}'; use the …At accessors`, { ref, typeName: type.$name, workerId: this.slot });
     }
-    const align = kind === EK_F64 ? 7 : 3;
     const inside = typeof offset === 'number' && Number.isInteger(offset) && offset >= 0 && offset < type.$bytes;
     const word = inside ? offset >>> 2 : 0;
-    if (!inside || (offset & align) !== 0 || type.$wordKinds[word] !== kind) {
-      const kindName = KIND_NAMES[kind];
-      const there = inside && type.$wordKinds[word] ? `'${type.$wordNames[word]}', a ${KIND_NAMES[type.$wordKinds[word]!]} field` : 'no field';
-      throw new InvalidRefError(`type '${type.$name}' has no ${kindName} field at byte offset ${String(offset)} (there is ${there}); object ${fmtRef(ref)}, worker ${this.slot}`, { ref, typeName: type.$name, workerId: this.slot });
-    }
+    const kindName = KIND_NAMES[kind];
+    const there = inside && type.$wordKinds[word] ? `'${type.$wordNames[word]}', a ${KIND_NAMES[type.$wordKinds[word]!]} field` : 'no field';
+    throw new InvalidRefError(`type '${type.$name}' has no ${kindName} field at byte offset ${String(offset)} (there is ${there}); object ${fmtRef(ref)}, worker ${this.slot}`, { ref, typeName: type.$name, workerId: this.slot });
   }
 
   /** @internal */

@@ -37,7 +37,7 @@ import {
 } from '../heap/layout.js';
 import { CLASS_BLOCK_BYTES, CLASS_SLOTS, CLASS_SPAN_PAGES, MAX_SMALL_BYTES, NUM_SIZE_CLASSES } from '../heap/sizeclasses.js';
 import { CLASS_OF_GRANULES } from '../heap/types.js';
-import { REF_OK, REF_PROBLEMS, classifyRef } from '../heap/check.js';
+import { NOT_TLAB_AWARE, REF_OK, REF_PROBLEMS, classifyRef } from '../heap/check.js';
 import { handleCapacity, handleWord } from '../heap/handles.js';
 import { RootChunkWalker, chunkEnd, chunkSlots } from '../heap/roots.js';
 import {
@@ -77,7 +77,7 @@ class Checker {
 
   /** Returns the problem code of a ref that is neither 0 nor valid, else REF_OK. */
   bad(ref: number): number {
-    return ref === 0 ? REF_OK : classifyRef(this.u32, this.f32, ref, false);
+    return ref === 0 ? REF_OK : classifyRef(this.u32, this.f32, ref, NOT_TLAB_AWARE);
   }
 
   ref(ref: number, where: () => string): void {

@@ -7,7 +7,7 @@
 // object holds its parent's ref there, a root-held one `rootIndex · 8 + 1` (odd, so never a
 // ref). It reads and writes nothing in the arena, so it runs inside a pause or on a snapshot.
 
-import { REF_OK, REF_PROBLEMS, classifyRef, isStaleProblem } from '../heap/check.js';
+import { NOT_TLAB_AWARE, REF_OK, REF_PROBLEMS, classifyRef, isStaleProblem } from '../heap/check.js';
 import type { TypeCache } from '../heap/types.js';
 import { InvalidRefError, StaleRefError } from '../errors.js';
 import { EdgeReader, listRoots, type Root } from './graph.js';
@@ -27,7 +27,7 @@ export interface RetainerStep {
 export type RetainerPath = RetainerStep[];
 
 export function findRetainers(u32: Uint32Array, f32: Float32Array, types: TypeCache, target: number): RetainerPath | null {
-  const problem = classifyRef(u32, f32, target, false);
+  const problem = classifyRef(u32, f32, target, NOT_TLAB_AWARE);
   if (problem !== REF_OK) {
     const msg = `retainers(${fmt(target)}): the ref is ${REF_PROBLEMS[problem]}`;
     throw isStaleProblem(problem) ? new StaleRefError(msg, { ref: target }) : new InvalidRefError(msg, { ref: target });
@@ -35,7 +35,7 @@ export function findRetainers(u32: Uint32Array, f32: Float32Array, types: TypeCa
   const edges = new EdgeReader(u32, types);
   const roots = listRoots(u32);
   const parent = new Uint32Array((u32.length >>> 1) + 1);
-  const valid = (ref: number): boolean => ref > 0 && (ref & 7) === 0 && classifyRef(u32, f32, ref, false) === REF_OK;
+  const valid = (ref: number): boolean => ref > 0 && (ref & 7) === 0 && classifyRef(u32, f32, ref, NOT_TLAB_AWARE) === REF_OK;
   let queue = new Uint32Array(1024);
   let tail = 0;
   const push = (ref: number): void => {

@@ -19,7 +19,7 @@ import {
   HeapType, arrayLayout, structLayout, type ArrayType, type ElementKind, type FieldKind, type StructType, type TypeOptions,
 } from '../heap/types.js';
 import { handleEntry, resolveHandle } from '../heap/handles.js';
-import { REF_OK, REF_PROBLEMS, classifyRef, isStaleProblem } from '../heap/check.js';
+import { NOT_TLAB_AWARE, REF_OK, REF_PROBLEMS, classifyRef, isStaleProblem } from '../heap/check.js';
 import { SpanWalker } from '../heap/spans.js';
 import { heapStats, type HeapStats } from '../gc/stats.js';
 import { verifyHeap, type VerifyResult } from '../gc/verify.js';
@@ -307,7 +307,7 @@ export class HeapView {
 
   /** @internal */
   private checkObject(ref: number, what: string): void {
-    const c = classifyRef(this.arena.u32, this.arena.f32, ref, false);
+    const c = classifyRef(this.arena.u32, this.arena.f32, ref, NOT_TLAB_AWARE);
     if (c === REF_OK) return;
     const msg = `${what}: ref ${fmtRef(ref)} is ${REF_PROBLEMS[c]} in the snapshot`;
     throw isStaleProblem(c) ? new StaleRefError(msg, { ref }) : new InvalidRefError(msg, { ref });
