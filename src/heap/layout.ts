@@ -365,8 +365,9 @@ export const PI_CLASS_SHIFT = 8;
 export const PI_CLASS_MASK = 0xff;
 export const PI_OWNER_SHIFT = 16;
 export const NO_OWNER = 0xffff;
-/** System span classes. A root stack belongs to its owner; the sweep frees one whose owner
- *  is NO_OWNER (a stack its worker outgrew) or dead. Handle chunks live as long as the heap. */
+/** System span classes. A root-stack chunk lives while a live control block reaches it (its
+ *  chain, or one of up to ROOT_SPARES_KEPT spares): recovery (recover.ts) frees every other
+ *  one, and detach() frees its own (departure.ts). Handle chunks live as long as the heap. */
 export const SYS_ROOT_STACK = 1;
 export const SYS_HANDLE_CHUNK = 2;
 
