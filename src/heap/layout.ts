@@ -168,7 +168,7 @@ export const PAUSE_US_MASK = 0x7fffffff;
 //  word  name              meaning
 //  ----  ----------------  ----------------------------------------------------------------
 //     0  W_STATE      (A)  WS_* below
-//     1  W_GEN        (A)  generation stamp: bumped each time the slot is claimed
+//     1  W_GEN        (A)  generation stamp: a new one is given as the slot is freed (newGeneration)
 //     2  W_ROOT_BASE       word index of the root stack's first slot
 //     3  W_ROOT_TOP        word index of the next free root slot (written by the owner)
 //     4  W_ROOT_LIMIT      word index one past the root stack
@@ -222,8 +222,9 @@ export const MAIN_SLOT = 0;
 //   any      → DEAD      exit of a spawned worker          (the supervisor, the spawner)
 //   DEAD     → FREE      recovery inside a pause           (the collector; recover.ts)
 //
-// A collection waits only for RUNNING workers. Everything but FREE/RESERVED/DEAD holds a
-// generation stamp that a new claim bumps, so a stale id never reaches a new worker.
+// A collection waits only for RUNNING workers. Every transition to FREE first gives the slot a
+// generation no thread has held (registry.ts newGeneration), so a stale id or a late death
+// notice (declareDead compares generations) never matches the slot's next occupant.
 export const WS_FREE = 0;
 export const WS_RESERVED = 1;
 export const WS_PARKED = 2;
