@@ -211,7 +211,8 @@ export const MAIN_SLOT = 0;
 // Worker states. Legal transitions (who performs them):
 //
 //   FREE     → RESERVED  spawn() reserves a slot for a worker it starts
-//   FREE     → PARKED    attach() claims a slot          (the attaching thread)
+//   FREE     → RESERVED  Heap.create, attach(buffer) claim a slot (that thread), and then
+//   RESERVED → PARKED    publish it once its control block is ready (that thread)
 //   RESERVED → PARKED    attach() in the spawned worker   (that worker)
 //   PARKED   → RUNNING   entering the outermost scope      (the owner)
 //   RUNNING  → PARKED    leaving the outermost scope       (the owner)
