@@ -12,8 +12,9 @@
 //  +---------+--------+--------------+------------+--------+--------+-------+----------+-----------+--------+---------
 //
 // The page table and the two page bitmaps cover every page up to `maxBytes`, header pages
-// included, so `ref >>> PAGE_LOG` indexes them directly. The arena grows (a growable
-// SharedArrayBuffer) but never moves.
+// included, so `ref >>> PAGE_LOG` indexes them directly. The buffer is reserved at maxBytes
+// (or, with `reserve: false` or where the system refuses, growable); either way the arena
+// never moves. Growing it commits more pages (G_COMMITTED_PAGES), and grows a growable buffer.
 
 import { NUM_SIZE_CLASSES } from './sizeclasses.js';
 
