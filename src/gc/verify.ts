@@ -18,7 +18,9 @@
 //               every system span is reached from a control block or the handle directory;
 //               the handle free list is well formed; every finalization entry is on exactly
 //               one worker's queue and the pending count agrees.
-//   lists       central lists hold partly free spans of their own class, without cycles.
+//   lists       each central list holds small spans of its own class and generation, without
+//               cycles: partly free ones, and on the young lists also empty spans a minor
+//               collection kept warm for the allocators (sweep.ts).
 //   generations every page of a span agrees on the old flag; every old → young ref lies in a
 //               dirty slot (or card) of a span in the remembered set; no promotion unfinished.
 //   workers     states are known; outside a collection every TLAB is retired in a pause.
