@@ -2,16 +2,21 @@
 //
 // A collection, step by step (the rendezvous around it is in safepoint/rendezvous.ts, the
 // driver that holds the pause in pause.ts):
-//   1. Recover (recover.ts): clear a killed collector's marks, retire every TLAB, free strays
+//   1. Recover (recover.ts; in a minor only after a death or a killed collector, else just
+//      retire every TLAB): clear a killed collector's marks, retire every TLAB, free strays
 //      and unreferenced system spans, orphan dead workers' spans and free their slots,
 //      rebuild the derived structures. After this the heap meets every invariant.
-//   2. Mark from every live worker's root stack and from the strong and finalization
-//      entries of the handle table.
+//   2. Mark from every live worker's root stack and pin, and from the strong and
+//      finalization entries of the handle table; a minor marks young objects only, and also
+//      from the dirty slots of the remembered set (remset.ts).
 //   3. Sweep phase 1: clear weak entries whose target is unmarked; resurrect dead objects
 //      of finalizable types (marking what they reach) and queue them on their owner's
-//      finalization list (or the collector's, for orphans).
-//   4. Sweep phase 2: bitmap arithmetic over every span; empty spans back to the pool,
-//      partly free ones onto the central lists.
+//      finalization list (or the collector's, for orphans). Young ones only in a minor;
+//      skipped while no finalizable type exists (G_FINALIZABLE_TYPES).
+//   4. Sweep phase 2: bitmap arithmetic over every span (young spans only in a minor);
+//      empty spans back to the pool, partly free ones onto the central lists; young spans
+//      age and dense ones are promoted; then the dirty bits of remembered and promoted spans
+//      are recomputed (remset.ts refreshDirty).
 //   5. Pacing: if the live set left too little room, grow towards twice the live size.
 //   6. Record the GcEvent in the arena (for participants) and the pause ring.
 

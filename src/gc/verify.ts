@@ -7,7 +7,8 @@
 //   spans       block size, slot count and span length match the size class; no bit beyond
 //               the slot count; mark bits are clear outside marking; dirty ⊆ allocated;
 //               every object lies in a span of exactly its own size class, and finalizable
-//               types only in their finalizable classes.
+//               types only in their finalizable classes; past a span's written mark (S_SCAN)
+//               no slot is allocated and every slot's first word is zero.
 //   objects     every allocated object has a defined type (or is a quarantined dead one,
 //               header ZAP_WORD), fits its block, and every ref field holds 0 or a valid
 //               ref (no object points at a free or quarantined slot).
@@ -18,9 +19,12 @@
 //               every system span is reached from a control block or the handle directory;
 //               the handle free list is well formed; every finalization entry is on exactly
 //               one worker's queue and the pending count agrees.
-//   lists       central lists hold partly free spans of their own class, without cycles.
+//   lists       each central list holds small spans of its own class and generation, without
+//               cycles: partly free ones, and on the young lists also empty spans a minor
+//               collection kept warm for the allocators (sweep.ts).
 //   generations every page of a span agrees on the old flag; every old → young ref lies in a
-//               dirty slot (or card) of a span in the remembered set; no promotion unfinished.
+//               dirty slot (or card) of a span in the remembered set; the remembered set
+//               names only head pages of old spans; no promotion unfinished.
 //   workers     states are known; outside a collection every TLAB is retired in a pause.
 //
 // It formats a message only for what is broken: checking a clean heap costs about a mark.

@@ -12,8 +12,8 @@
 //   4. for a partly free old span on the class's old list: its objects are born old.
 // Objects are born young everywhere else. Bytes handed out are counted per generation: the
 // young ones against the young budget (a minor collection when it is used up: REFILL_MINOR),
-// the old ones as old-space growth (pacer.ts).
-// When all three fail it returns REFILL_EMPTY, and the caller (gc/pacer.ts) collects or
+// the old ones as old-space growth (read by gc/collector.ts `pace`).
+// When all four fail it returns REFILL_EMPTY, and the caller (gc/pacer.ts) collects or
 // grows the arena and tries again: this layer never calls up. Under stress (gcInterval) runs
 // are cut so that the refill after every gcInterval-th allocation returns REFILL_STRESS, and
 // the caller collects: collections land at every allocation site, at no cost otherwise.

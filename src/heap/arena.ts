@@ -1,8 +1,11 @@
-// The arena: one growable SharedArrayBuffer and this thread's fixed-length views of it.
+// The arena: one SharedArrayBuffer and this thread's fixed-length views of it.
 //
-// Views are fixed-length on purpose: a length-tracking view of a growable buffer is ~30x
-// slower to index. After any thread grows the buffer, every other thread re-makes its views
-// the next time it meets a ref past its view's end (`refresh()`).
+// The buffer is reserved at the arena's maximum by default (api.ts makeArenaBuffer): it never
+// grows, so the views made here cover every page there will be and are never re-made. A
+// growable buffer (`reserve: false`, or a system that refused the reservation) gets
+// fixed-length views too, on purpose: a length-tracking view of a growable buffer is ~30x
+// slower to index. After any thread grows such a buffer, every other thread re-makes its
+// views the next time it meets a ref past their end (`refresh()`).
 
 import {
   G_COMMITTED_PAGES, G_HEADER_BYTES, G_MAGIC, G_MAX_PAGES, G_VERSION, LAYOUT_VERSION, MAGIC,

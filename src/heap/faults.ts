@@ -1,7 +1,7 @@
 // Fault points: named steps inside the protocols a kill can interrupt. A test installs a
 // hook that parks its thread at the n-th passage of one point, then terminate()s it there,
 // so every half-done state the protocols allow is produced on purpose rather than by luck
-// (test/multi/faults.test.ts). With no hook installed each point costs one load and a
+// (test/multi/killpoints.test.ts). With no hook installed each point costs one load and a
 // compare; none lies on a fast path.
 //
 //  point                 where                                      what a kill there leaves

@@ -133,12 +133,6 @@ export function resolveHandle(t: Thread, id: number, kind: number): number {
   return index;
 }
 
-/**
- * Rebuilds every worker's finalization queue from the entries' H_OWNER words, lowest index
- * first; an entry whose owner is not live (`live[slot]` is 0) moves to `fallback`. Each
- * queued object gets its "finalized" header bit: an entry exists, so the object is never
- * queued twice. Sets the pending count. Runs inside a pause.
- */
 /** Whether a finalization entry holds `ref` (a linear scan: for recovery only). */
 export function holdsFinalEntry(u32: Uint32Array, ref: number): boolean {
   for (let i = handleCapacity(u32) - 1; i >= 0; i--) {
@@ -148,6 +142,13 @@ export function holdsFinalEntry(u32: Uint32Array, ref: number): boolean {
   return false;
 }
 
+/**
+ * Rebuilds every worker's finalization queue from the entries' H_OWNER words, lowest index
+ * first; an entry whose owner is not live (`live[slot]` is 0) moves to `fallback`. Each
+ * queued object gets its "finalized" header bit: an entry exists, so the object is never
+ * queued twice. An entry holding ref 0 is freed instead. Sets the pending count. Runs
+ * inside a pause.
+ */
 export function rebuildFinalQueues(t: Thread, live: Uint8Array, fallback: number): number {
   const u32 = t.u32;
   for (let slot = 0; slot < MAX_WORKERS; slot++) u32[workerWord(slot) + W_FINAL_HEAD] = 0;

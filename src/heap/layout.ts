@@ -12,8 +12,9 @@
 //  +---------+--------+--------------+------------+--------+--------+-------+----------+-----------+--------+---------
 //
 // The page table and the two page bitmaps cover every page up to `maxBytes`, header pages
-// included, so `ref >>> PAGE_LOG` indexes them directly. The arena grows (a growable
-// SharedArrayBuffer) but never moves.
+// included, so `ref >>> PAGE_LOG` indexes them directly. The buffer is reserved at maxBytes
+// (or, with `reserve: false` or where the system refuses, growable); either way the arena
+// never moves. Growing it commits more pages (G_COMMITTED_PAGES), and grows a growable buffer.
 
 import { NUM_SIZE_CLASSES } from './sizeclasses.js';
 
@@ -168,7 +169,7 @@ export const PAUSE_US_MASK = 0x7fffffff;
 //  word  name              meaning
 //  ----  ----------------  ----------------------------------------------------------------
 //     0  W_STATE      (A)  WS_* below
-//     1  W_GEN        (A)  generation stamp: bumped each time the slot is claimed
+//     1  W_GEN        (A)  generation stamp: a new one is given as the slot is freed (newGeneration)
 //     2  W_ROOT_BASE       word index of the root stack's first slot
 //     3  W_ROOT_TOP        word index of the next free root slot (written by the owner)
 //     4  W_ROOT_LIMIT      word index one past the root stack
@@ -211,7 +212,8 @@ export const MAIN_SLOT = 0;
 // Worker states. Legal transitions (who performs them):
 //
 //   FREE     → RESERVED  spawn() reserves a slot for a worker it starts
-//   FREE     → PARKED    attach() claims a slot          (the attaching thread)
+//   FREE     → RESERVED  Heap.create, attach(buffer) claim a slot (that thread), and then
+//   RESERVED → PARKED    publish it once its control block is ready (that thread)
 //   RESERVED → PARKED    attach() in the spawned worker   (that worker)
 //   PARKED   → RUNNING   entering the outermost scope      (the owner)
 //   RUNNING  → PARKED    leaving the outermost scope       (the owner)
@@ -222,8 +224,9 @@ export const MAIN_SLOT = 0;
 //   any      → DEAD      exit of a spawned worker          (the supervisor, the spawner)
 //   DEAD     → FREE      recovery inside a pause           (the collector; recover.ts)
 //
-// A collection waits only for RUNNING workers. Everything but FREE/RESERVED/DEAD holds a
-// generation stamp that a new claim bumps, so a stale id never reaches a new worker.
+// A collection waits only for RUNNING workers. Every transition to FREE first gives the slot a
+// generation no thread has held (registry.ts newGeneration), so a stale id or a late death
+// notice (declareDead compares generations) never matches the slot's next occupant.
 export const WS_FREE = 0;
 export const WS_RESERVED = 1;
 export const WS_PARKED = 2;
@@ -365,8 +368,9 @@ export const PI_CLASS_SHIFT = 8;
 export const PI_CLASS_MASK = 0xff;
 export const PI_OWNER_SHIFT = 16;
 export const NO_OWNER = 0xffff;
-/** System span classes. A root stack belongs to its owner; the sweep frees one whose owner
- *  is NO_OWNER (a stack its worker outgrew) or dead. Handle chunks live as long as the heap. */
+/** System span classes. A root-stack chunk lives while a live control block reaches it (its
+ *  chain, or one of up to ROOT_SPARES_KEPT spares): recovery (recover.ts) frees every other
+ *  one, and detach() frees its own (departure.ts). Handle chunks live as long as the heap. */
 export const SYS_ROOT_STACK = 1;
 export const SYS_HANDLE_CHUNK = 2;
 

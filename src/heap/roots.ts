@@ -14,9 +14,11 @@
 // Chunks above it become spares (W_ROOT_SPARE, linked through S_CHUNK_PREV) for the next
 // growth. A chunk is one page: a long scope never needs contiguous free pages.
 //
-// Chunks are freed by recover.ts, never by their worker: every pause keeps the chunks a live
-// control block reaches (its chain and up to ROOT_SPARES_KEPT spares) and frees every other
-// root-stack span. A worker killed in the middle of a switch leaves nothing a pause misses.
+// Chunks are freed in two places, never by a running scope: recovery (recover.ts, in every
+// major collection and in any pause after a death) keeps the chunks a live control block
+// reaches (its chain and up to ROOT_SPARES_KEPT spares) and frees every other root-stack span;
+// detach() frees its own chain and spares under the heap lock (departure.ts). So a worker
+// killed in the middle of a switch leaves nothing a pause misses.
 
 import type { Thread } from './thread.js';
 import { allocSystemSpan } from './allocator.js';

@@ -10,7 +10,7 @@
 //   1. the worker's Web Lock, taken inside `attach` before it publishes itself as parked,
 //      is granted to the supervisor (the worker's agent is gone, or it never attached; the
 //      supervisor then keeps the lock, so it never will);
-//   2. the worker's control block (state, root-stack top, safepoint stamp, TLAB cursors)
+//   2. the worker's control block (state, root-stack top, scope counter, TLAB cursors)
 //      has not changed for QUIET_MS — Chromium releases the lock of a terminated worker
 //      before its script has stopped, and a worker still running keeps moving them.
 // A worker that ends itself (`self.close()`) calls `heap.detach()` first.

@@ -36,9 +36,10 @@ async function watchdog<T>(ms: number, heap: () => Heap | undefined, p: Promise<
 }
 
 describe('fault injection', () => {
-  // Today it fails on both defects below: the churner's Heap.attach and a replacement's spawn
-  // find all 64 worker slots in use, and finalizable objects die without their finalizer
-  // (test/gc/finalize-full-arena.test.ts reproduces that one alone).
+  // It guards two defects this run found: the churner's Heap.attach and a replacement's spawn
+  // finding all 64 worker slots in use (a detached slot is now free at once, departure.ts),
+  // and finalizable objects that phase 1 could not queue dying without their finalizer (now
+  // kept for the next collection; test/gc/finalize-full-arena.test.ts reproduces it alone).
   test('a 12 s fault run: every kill survived, and the heap returns to its baseline', async () => {
     let heap: Heap | undefined;
     const report = await watchdog(100_000, () => heap, runStress({
@@ -84,7 +85,8 @@ describe('fault injection', () => {
     expect(report.ok).toBe(true);
   }, 120_000);
 
-  // Today the 64th attach throws "HeapUsageError: Heap.attach: all 64 worker slots are in use".
+  // detach() hands its slot back itself (departure.ts); were the slot freed only by the next
+  // collection, the 64th attach would throw "Heap.attach: all 64 worker slots are in use".
   test('a thread that attaches and detaches 200 times without a collection never runs out of worker slots', async () => {
     const heap = Heap.create({ size: 8 << 20 });
     const worker = new Worker(ATTACH_CYCLES_URL, { workerData: { buffer: heap.buffer, cycles: 200 } });
