@@ -8,23 +8,27 @@
 //   2. orphan every span it owns, each with one CAS (a span another thread pops from a
 //      central list meanwhile stays that thread's);
 //   3. free its root-stack chunks under the heap lock (nothing else names them);
-//   4. clear its control block and go RUNNING → FREE, waking a collector that waits.
+//   4. clear its control block and go RUNNING → DEAD, counted as a death, waking a
+//      collector that waits: a kill from here on is recovered like any other death;
+//   5. take the next generation with a CAS on the one it held, then DEAD → FREE. If a
+//      pause's recovery freed the slot first, it changed the generation, so the CAS fails
+//      and the slot (perhaps someone else's by now) is left alone.
 // Its finalization queue is empty: the caller ran it after its last safepoint.
 
 import type { Thread } from '../heap/thread.js';
 import {
-  G_COMMITTED_PAGES, PAGE_LOG, PK_LARGE_HEAD, PK_SMALL_HEAD, S_CHUNK_PREV, W_FINAL_HEAD, W_ROOT_BASE, W_ROOT_LIMIT,
-  W_PIN, W_ROOT_SPAN, W_ROOT_SPARE, W_ROOT_TOP, W_STATE, W_THREAD_ID, WS_FREE, WS_RUNNING,
+  G_COMMITTED_PAGES, G_DEATHS, PAGE_LOG, PK_LARGE_HEAD, PK_SMALL_HEAD, S_CHUNK_PREV, W_FINAL_HEAD, W_ROOT_BASE, W_ROOT_LIMIT,
+  W_PIN, W_ROOT_SPAN, W_ROOT_SPARE, W_GEN, W_ROOT_TOP, W_STATE, W_THREAD_ID, WS_DEAD, WS_FREE, WS_RUNNING,
 } from '../heap/layout.js';
 import { retireAllTlabs } from '../heap/allocator.js';
 import { acquireLock, releaseLock } from '../heap/lock.js';
 import { releasePages } from '../heap/pagepool.js';
 import { SpanWalker, WALK_SPAN, infoOwner, orphanSpanIfOwnedAtomic } from '../heap/spans.js';
-import { FP_DETACH, faultHook } from '../heap/faults.js';
-import { announceArrival, newGeneration } from './registry.js';
+import { FP_DETACH, FP_HAND_BACK, faultHook } from '../heap/faults.js';
+import { announceArrival, takeGeneration } from './registry.js';
 import { HeapUsageError } from '../errors.js';
 
-/** Steps 1–4 above. The caller is running, outside any scope, with an empty finalization queue. */
+/** Steps 1–5 above. The caller is running, outside any scope, with an empty finalization queue. */
 export function handBackSlot(t: Thread): void {
   t.syncViews();
   const u32 = t.u32;
@@ -63,10 +67,15 @@ export function handBackSlot(t: Thread): void {
   u32[ctl + W_PIN] = 0;
   u32[ctl + W_THREAD_ID] = 0;
   t.rootLimit = 0;
-  newGeneration(t.i32, t.slot);
-  const was = Atomics.compareExchange(t.i32, ctl + W_STATE, WS_RUNNING, WS_FREE);
+  const gen = Atomics.load(t.i32, ctl + W_GEN);
+  const was = Atomics.compareExchange(t.i32, ctl + W_STATE, WS_RUNNING, WS_DEAD);
   if (was !== WS_RUNNING) {
     throw new HeapUsageError(`worker ${t.slot} cannot detach: it is ${was}, not running`, { workerId: t.slot });
   }
+  Atomics.add(t.i32, G_DEATHS, 1);
   announceArrival(t.i32);
+  if (faultHook !== null) faultHook(FP_HAND_BACK);
+  if (Atomics.compareExchange(t.i32, ctl + W_GEN, gen, takeGeneration(t.i32)) === gen) {
+    Atomics.compareExchange(t.i32, ctl + W_STATE, WS_DEAD, WS_FREE);
+  }
 }

@@ -33,7 +33,12 @@ export function claimFreeSlot(i32: Int32Array, from: number): number {
  * next occupant, even before that one has published anything.
  */
 export function newGeneration(i32: Int32Array, slot: number): void {
-  Atomics.store(i32, workerWord(slot) + W_GEN, (Atomics.add(i32, G_WORKER_SEQ, 1) + 1) & 0xffffff);
+  Atomics.store(i32, workerWord(slot) + W_GEN, takeGeneration(i32));
+}
+
+/** A generation stamp no slot has had yet. */
+export function takeGeneration(i32: Int32Array): number {
+  return (Atomics.add(i32, G_WORKER_SEQ, 1) + 1) & 0xffffff;
 }
 
 /** Gives back a slot reserved for a worker that never started (RESERVED → FREE). */

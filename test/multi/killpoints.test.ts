@@ -8,7 +8,7 @@ import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, test } from 'vitest';
 import { Heap } from '../../src/index.js';
 import {
-  FAULT_POINT_NAMES, FP_CLAIM_CLEARED, FP_DETACH, FP_LARGE_CLAIMED, FP_FINAL_ENTRY, FP_FINAL_UNLINKED, FP_HANDLE_CHUNK, FP_MARKED,
+  FAULT_POINT_NAMES, FP_CLAIM_CLEARED, FP_DETACH, FP_HAND_BACK, FP_LARGE_CLAIMED, FP_FINAL_ENTRY, FP_FINAL_UNLINKED, FP_HANDLE_CHUNK, FP_MARKED,
   FP_POPPED, FP_PROMOTED, FP_PUBLISH_TAILS, FP_REMARK, FP_RETIRE_HEAD, FP_ROOT_CHUNK, FP_SWEEP_SPAN, FP_TLAB_START,
 } from '../../src/heap/faults.js';
 import { describeHeap, until, withWatchdog, workerState } from './harness.js';
@@ -55,6 +55,7 @@ const cases: [number, string][] = [
   [FP_FINAL_UNLINKED, 'finalize'],
   [FP_DETACH, 'detach'],
   [FP_LARGE_CLAIMED, 'alloc'],
+  [FP_HAND_BACK, 'detach'],
 ];
 
 describe('a worker killed at a fault point', () => {
