@@ -60,15 +60,21 @@ export function remark(arena: Arena, walker: SpanWalker, marker: Marker, rootSlo
 
   // Old objects nothing reached yet are counted, then scanned like the rest; so are unqueued
   // finalizable objects the collection kept.
+  // Counted in a walk of their own first: scanning marks children, and old garbage reached
+  // from old garbage earlier in the walk would otherwise not be counted.
   let unreachableOldObjects = 0;
+  walker.reset(u32, arena.layout.headerPages, committed);
+  while (walker.next()) {
+    if (walker.what !== WALK_SPAN || (walker.info & PI_OLD) === 0) continue;
+    forEachObject(u32, walker.base, walker.kind, (_ref, marked) => {
+      if (!marked) unreachableOldObjects++;
+    });
+  }
   walker.reset(u32, arena.layout.headerPages, committed);
   while (walker.next()) {
     if (walker.what !== WALK_SPAN) continue;
     if ((walker.info & PI_OLD) !== 0) {
-      forEachObject(u32, walker.base, walker.kind, (ref, marked) => {
-        if (!marked) unreachableOldObjects++;
-        marker.scan(ref);
-      });
+      forEachObject(u32, walker.base, walker.kind, (ref) => marker.scan(ref));
     } else if (keptUnqueued && (walker.kind === PK_LARGE_HEAD || infoClass(walker.info) >= NUM_SIZE_CLASSES)) {
       forEachObject(u32, walker.base, walker.kind, (ref, marked) => {
         if (!marked && (u32[ref >>> 2]! & HDR_FINALIZED) === 0 && isFinalizableType(u32, u32[ref >>> 2]!)) marker.mark(ref);

@@ -278,6 +278,26 @@ describe('young and old', () => {
     expect(heap.verify({ remark: true }).remark!.unreachableOldObjects).toBe(0);
   });
 
+  it('verify({ remark: true }) counts every old garbage object, also those old garbage reaches from a lower address', () => {
+    const { heap, Node } = setup({ verifyEachGC: false });
+    // Built head first: each node points to one allocated after it, at a higher address.
+    const n = 8 * PER_SPAN;
+    const handle = heap.scope(() => {
+      const head = heap.alloc(Node);
+      let last = head;
+      for (let i = 1; i < n; i++) {
+        const x = heap.alloc(Node);
+        heap.setRef(last, Node.next, x);
+        last = x;
+      }
+      return heap.persist(head);
+    });
+    promote(heap, () => handle.get());
+    handle.release();
+    heap.collect('minor');
+    expect(heap.verify({ remark: true }).remark!.unreachableOldObjects).toBe(n);
+  });
+
   it('with youngBytes: 0 nothing is ever old and the barrier has nothing to record', () => {
     const { heap, Node } = setup({ youngBytes: 0 });
     const list = longLived(heap, Node, 8 * PER_SPAN);
