@@ -7,9 +7,11 @@ import { allocSystemSpan } from './allocator.js';
 import {
   G_HANDLE_CHUNKS, G_HANDLE_FREE, HANDLE_CHUNK_BYTES, HANDLE_CHUNKS_MAX, HANDLE_DIR_WORD, HANDLE_GEN_SHIFT,
   HANDLE_ID_GEN_FACTOR, HANDLE_WORDS, HANDLES_PER_CHUNK, HANDLES_PER_CHUNK_LOG, HK_FINAL, HK_FREE, HK_MASK, H_META, H_NEXT,
-  H_OWNER, H_REF, SPAN_HEADER_WORDS, SYS_HANDLE_CHUNK, G_FINAL_PENDING, HDR_FINALIZED, MAX_WORKERS, W_FINAL_HEAD, workerWord,
+  H_OWNER, H_REF, PAGE_LOG, SPAN_HEADER_WORDS, SYS_HANDLE_CHUNK, G_FINAL_PENDING, HDR_FINALIZED, MAX_WORKERS, W_FINAL_HEAD, workerWord,
 } from './layout.js';
 import { acquireLock, releaseLock } from './lock.js';
+import { releasePages } from './pagepool.js';
+import { spanPages } from './spans.js';
 import { HeapUsageError } from '../errors.js';
 import { FP_HANDLE_CHUNK, faultHook } from './faults.js';
 
@@ -80,6 +82,12 @@ function addChunk(t: Thread): boolean {
   try {
     const u32 = t.u32;
     const chunk = u32[G_HANDLE_CHUNKS]!;
+    // Another thread may have added the last chunk since the test above: give the span back
+    // and let the caller look at the free list again (it throws "full" if nothing is free).
+    if (chunk >= HANDLE_CHUNKS_MAX) {
+      releasePages(t.arena, span >>> PAGE_LOG, spanPages(u32, span));
+      return true;
+    }
     u32[HANDLE_DIR_WORD + chunk] = span;
     const first = chunk * HANDLES_PER_CHUNK;
     // Thread the new entries onto the free list, lowest index first.

@@ -144,12 +144,6 @@ export function adoptSpan(u32: Uint32Array, base: number, slot: number): void {
   u32[w] = ((u32[w]! & 0xffff & ~PI_ORPHAN) | (slot << PI_OWNER_SHIFT)) >>> 0;
 }
 
-/** Gives up a span (its owner becomes NO_OWNER), keeping its other flags. */
-export function disownSpan(u32: Uint32Array, base: number): void {
-  const w = PAGE_TABLE_WORD + (base >>> PAGE_LOG) * PT_WORDS + PT_INFO;
-  u32[w] = ((u32[w]! & 0xffff) | (NO_OWNER << PI_OWNER_SHIFT)) >>> 0;
-}
-
 // ---------------------------------------------------------------------------------------
 // Span headers and slots.
 
