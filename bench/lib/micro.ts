@@ -260,7 +260,9 @@ export async function runMicro(timeMs: number, log: (s: string) => void): Promis
   if (marked < liveObjects) throw new Error(`mark benchmark: marked ${marked} objects, expected at least ${liveObjects}`);
 
   // ---- (c) sweep ----------------------------------------------------------------------
-  const sweepHeap = Heap.create(MICRO_HEAP_OPTIONS);
+  // No young generation: minors would free the garbage as it is made, and this times the
+  // sweep of a major collection.
+  const sweepHeap = Heap.create({ ...MICRO_HEAP_OPTIONS, youngBytes: 0 });
   const Garbage = sweepHeap.defineStruct('Node', { left: 'ref', right: 'ref' });
   const garbageBatch = (): void => {
     for (let i = 0; i < ALLOC_BATCH; i++) sweepHeap.alloc(Garbage);
