@@ -78,9 +78,8 @@ export interface HeapOptions {
   /**
    * The young generation's budget: a minor collection runs when this many bytes have been
    * handed out in young spans since the last collection (widened while minors find most of it
-   * alive). Small enough to stay in cache. Default 4 MiB (an eighth of `size` for heaps under
-   * 32 MiB, at least 256 KiB); 0 turns generations off (every collection is major, no write
-   * barrier work).
+   * alive). Default an eighth of `size`, from 256 KiB to 16 MiB (ARCHITECTURE.md has the
+   * measurements); 0 turns generations off (every collection is major, no write barrier work).
    */
   youngBytes?: number;
 }
@@ -1053,7 +1052,7 @@ class UncheckedHeap extends Heap {
   }
 }
 
-const DEFAULT_YOUNG_BYTES = 4 << 20;
+const DEFAULT_YOUNG_BYTES = 16 << 20;
 const MIN_YOUNG_BYTES = 256 << 10;
 const KIND_NAMES = ['', 'ref', 'i32', 'f64', 'u8'];
 
@@ -1108,7 +1107,7 @@ function validateOptions(options: HeapOptions): ValidOptions {
   if (!Number.isInteger(gcInterval) || gcInterval < 0 || gcInterval > 2 ** 31 - 1) {
     throw new HeapUsageError(`Heap.create: options.gcInterval must be a non-negative integer (allocations between collections; 0 is off), got ${String(gcInterval)}`);
   }
-  // By default an eighth of the initial arena, from 256 KiB to 4 MiB.
+  // By default an eighth of the initial arena, from 256 KiB to 16 MiB.
   const youngBytes = options.youngBytes ?? Math.max(MIN_YOUNG_BYTES, Math.min(DEFAULT_YOUNG_BYTES, Math.floor(size / 8 / PAGE_BYTES) * PAGE_BYTES));
   if (!Number.isInteger(youngBytes) || (youngBytes !== 0 && (youngBytes < MIN_YOUNG_BYTES || youngBytes > maxSize / 4))) {
     throw new HeapUsageError(`Heap.create: options.youngBytes must be 0 (no generations) or an integer from ${MIN_YOUNG_BYTES} to maxSize / 4 (${Math.floor(maxSize / 4)}), got ${String(youngBytes)}`);
