@@ -13,8 +13,8 @@ import {
   G_VERSION, G_YOUNG_BUDGET_KIB, G_YOUNG_BYTES, GC_FLAG_VERIFY, GC_FLAG_ZAP, GC_KIND_MAJOR, GC_KIND_MINOR, H_REF, HANDLE_CHUNK_BYTES, HDR_TYPE_MASK, HK_STRONG, HK_WEAK,
   LAYOUT_VERSION, MAGIC, MAX_ARENA_BYTES, MAX_WORKERS, MIN_ARENA_BYTES, PAGE_BYTES, PAGE_LOG, PAGE_TABLE_WORD,
   PI_OLD, PK_HEADER, PT_INFO, PT_WORDS, TK_ARRAY, TK_STRUCT, TLAB_CURSOR, TLAB_LIMIT, TLAB_WORDS, W_GEN,
-  W_PIN, W_ROOT_BASE, W_ROOT_LIMIT, W_ROOT_SPAN, W_ROOT_SPARE, W_ROOT_TOP, W_SCOPES, W_STATE, W_THREAD_ID, W_TLAB,
-  WS_DEAD, WS_RUNNING, arenaLayout, workerWord,
+  W_PIN, W_RESERVER, W_ROOT_BASE, W_ROOT_LIMIT, W_ROOT_SPAN, W_ROOT_SPARE, W_ROOT_TOP, W_SCOPES, W_STATE, W_THREAD_ID, W_TLAB,
+  WS_DEAD, WS_RUNNING, arenaLayout, reserverWord, workerWord,
 } from './heap/layout.js';
 import { CLASS_SPAN_PAGES, MAX_SMALL_BYTES, NUM_SIZE_CLASSES } from './heap/sizeclasses.js';
 import { NEED_LARGE, NEED_SMALL, NEED_SYSTEM, Thread } from './heap/thread.js';
@@ -31,6 +31,7 @@ import { acquireLock, releaseLock } from './heap/lock.js';
 import { SpanWalker } from './heap/spans.js';
 import { claimFreeSlot, countSlots, declareDead, park, publishParked, releaseReservation, unpark } from './safepoint/registry.js';
 import { handBackSlot } from './safepoint/departure.js';
+import { FP_SPAWN, faultHook } from './heap/faults.js';
 import { platform, type HeapInit } from './safepoint/platform.js';
 import type { GcEvent, GcKind } from './gc/collector.js';
 import { PauseDriver } from './gc/pause.js';
@@ -268,11 +269,18 @@ export class Heap extends Thread {
     }
     if (slot < 0) throw new HeapUsageError(`spawn: all ${MAX_WORKERS} worker slots are in use`, { workerId: this.slot });
     const gen = Atomics.load(this.i32, workerWord(slot) + W_GEN);
+    // Until the worker is started and watched, only this thread would ever free the slot: a
+    // recovery that finds this thread dead frees it instead (recover.ts).
+    const reserver = workerWord(slot) + W_RESERVER;
+    Atomics.store(this.u32, reserver, reserverWord(this.slot, Atomics.load(this.i32, this.ctl + W_GEN)));
+    if (faultHook !== null) faultHook(FP_SPAWN);
     try {
-      return p.spawn({
+      const worker = p.spawn({
         buffer: this.buffer, slot, gen, headerWords: this.arena.layout.headerBytes >>> 2, url, options,
         declareDead: () => { declareDead(this.i32, slot, gen); },
       }) as W;
+      Atomics.store(this.u32, reserver, 0);
+      return worker;
     } catch (e) {
       releaseReservation(this.i32, slot);
       throw e;

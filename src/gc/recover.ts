@@ -25,7 +25,7 @@ import type { Thread } from '../heap/thread.js';
 import {
   AGE_PROMOTING, S_AGE, BITMAP_WORDS, G_DEATHS, G_DEATHS_SEEN, G_GC_FLAGS, GC_FLAG_IN_PAUSE, HANDLE_DIR_WORD, MAX_WORKERS, PK_LARGE_HEAD,
   PK_SMALL_HEAD, PK_SYSTEM_HEAD, ROOT_SPARES_KEPT, S_ALLOC, S_CHUNK_PREV, S_MARK, W_FINAL_HEAD, W_FINALIZING, W_PIN, G_FINAL_INTERRUPTED, W_ROOT_SPARE, G_COMMITTED_PAGES, W_ROOT_BASE, W_ROOT_LIMIT, W_ROOT_SPAN,
-  W_ROOT_TOP, W_STATE, WS_DEAD, WS_FREE, WS_PARKED, WS_RUNNING, WS_STOPPED, workerWord, G_HANDLE_CHUNKS,
+  W_GEN, W_RESERVER, W_ROOT_TOP, W_STATE, WS_DEAD, WS_FREE, WS_PARKED, WS_RESERVED, WS_RUNNING, WS_STOPPED, workerWord, G_HANDLE_CHUNKS,
 } from '../heap/layout.js';
 import { retireAllTlabs } from '../heap/allocator.js';
 import { holdsFinalEntry, rebuildFinalQueues, rebuildHandleFreeList } from '../heap/handles.js';
@@ -52,6 +52,14 @@ export function retireEveryTlab(t: Thread): void {
   }
 }
 
+/** A spawn's reservation whose spawner is gone (dead, freed, or its slot held by another). */
+function reserverDied(i32: Int32Array, ctl: number): boolean {
+  const r = Atomics.load(i32, ctl + W_RESERVER) >>> 0;
+  if (r === 0) return false;
+  const w = workerWord((r & 0x7f) - 1);
+  return !isLiveState(Atomics.load(i32, w + W_STATE)) || (Atomics.load(i32, w + W_GEN) & 0xffffff) !== r >>> 7;
+}
+
 /** Runs steps 1–5 inside a pause the caller holds. Returns how many dead slots it freed. */
 export function recover(t: Thread, walker: SpanWalker): number {
   t.syncViews();
@@ -74,7 +82,9 @@ export function recover(t: Thread, walker: SpanWalker): number {
     const state = Atomics.load(i32, ctl + W_STATE);
     if (state === WS_FREE) continue;
     retireAllTlabs(u32, t.f32, ctl);
-    if (isLiveState(state)) live[slot] = 1;
+    if (state === WS_RESERVED && reserverDied(i32, ctl) && Atomics.compareExchange(i32, ctl + W_STATE, WS_RESERVED, WS_DEAD) === WS_RESERVED) {
+      dead[slot] = 1; // its spawner died before it started and watched the worker
+    } else if (isLiveState(state)) live[slot] = 1;
     else if (state === WS_DEAD) dead[slot] = 1;
   }
 
@@ -125,6 +135,7 @@ export function recover(t: Thread, walker: SpanWalker): number {
     const finalizing = u32[ctl + W_FINALIZING]!;
     if (finalizing !== 0 && !holdsFinalEntry(u32, finalizing)) u32[G_FINAL_INTERRUPTED] = u32[G_FINAL_INTERRUPTED]! + 1;
     u32[ctl + W_FINALIZING] = 0;
+    u32[ctl + W_RESERVER] = 0;
     newGeneration(i32, slot);
     if (Atomics.compareExchange(i32, ctl + W_STATE, WS_DEAD, WS_FREE) === WS_DEAD) freed++;
   }

@@ -22,6 +22,7 @@
 //  FP_REMARK             sanity re-mark: roots marked, not drained  marked objects whose children are not
 //  FP_LARGE_CLAIMED      allocLarge: span published, object not     a large span holding no object
 //  FP_HAND_BACK          detach: slot dead, not yet free            a dead slot holding nothing
+//  FP_SPAWN              spawn: slot reserved, worker not started   a reserved slot no death watch covers
 
 export const FP_CLAIM_CLEARED = 1;
 export const FP_PUBLISH_TAILS = 2;
@@ -39,13 +40,14 @@ export const FP_PROMOTED = 13;
 export const FP_REMARK = 14;
 export const FP_LARGE_CLAIMED = 15;
 export const FP_HAND_BACK = 16;
+export const FP_SPAWN = 17;
 
 export const FAULT_POINT_NAMES: Record<number, string> = {
   [FP_CLAIM_CLEARED]: 'claim-cleared', [FP_PUBLISH_TAILS]: 'publish-tails', [FP_RETIRE_HEAD]: 'retire-head',
   [FP_SWEEP_SPAN]: 'sweep-span', [FP_MARKED]: 'marked', [FP_HANDLE_CHUNK]: 'handle-chunk', [FP_FINAL_ENTRY]: 'final-entry',
   [FP_ROOT_CHUNK]: 'root-chunk', [FP_TLAB_START]: 'tlab-start', [FP_POPPED]: 'popped',
   [FP_FINAL_UNLINKED]: 'final-unlinked', [FP_DETACH]: 'detach', [FP_PROMOTED]: 'promoted', [FP_REMARK]: 'remark',
-  [FP_LARGE_CLAIMED]: 'large-claimed', [FP_HAND_BACK]: 'hand-back',
+  [FP_LARGE_CLAIMED]: 'large-claimed', [FP_HAND_BACK]: 'hand-back', [FP_SPAWN]: 'spawn',
 };
 
 /** Installed by tests only; called with the point's id on every passage. */

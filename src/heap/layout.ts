@@ -183,6 +183,8 @@ export const PAUSE_US_MASK = 0x7fffffff;
 //    10  W_FINAL_HEAD      finalization queue of this worker: handle index + 1
 //    11  W_FINALIZING      the object whose finalizer this worker is running (0: none); set
 //                      before its queue entry is freed, cleared after the callback returns
+//    12  W_RESERVER        while `spawn` holds the slot RESERVED and has not yet started and
+//                      watched the worker: reserverWord(spawner slot, its generation); else 0
 // 29‥31  W_NO_TLAB        a TLAB that is always empty (large structs point here)
 //    32‥  W_TLAB           per allocation class: [cursor, limit, start] byte addresses
 // ---------------------------------------------------------------------------------------
@@ -198,6 +200,12 @@ export const W_ROOT_SPARE = 8;
 export const W_PIN = 9;
 export const W_FINAL_HEAD = 10;
 export const W_FINALIZING = 11;
+export const W_RESERVER = 12;
+
+/** W_RESERVER's value for a reservation made by `slot` while it holds generation `gen`. */
+export function reserverWord(slot: number, gen: number): number {
+  return (((gen & 0xffffff) << 7) | (slot + 1)) >>> 0;
+}
 export const W_NO_TLAB = 29;
 export const W_TLAB = 32;
 export const TLAB_WORDS = 3;

@@ -18,7 +18,7 @@
 import type { Thread } from '../heap/thread.js';
 import {
   G_COMMITTED_PAGES, G_DEATHS, PAGE_LOG, PK_LARGE_HEAD, PK_SMALL_HEAD, S_CHUNK_PREV, W_FINAL_HEAD, W_ROOT_BASE, W_ROOT_LIMIT,
-  W_PIN, W_ROOT_SPAN, W_ROOT_SPARE, W_GEN, W_ROOT_TOP, W_STATE, W_THREAD_ID, WS_DEAD, WS_FREE, WS_RUNNING,
+  W_PIN, W_ROOT_SPAN, W_ROOT_SPARE, W_GEN, W_RESERVER, W_ROOT_TOP, W_STATE, W_THREAD_ID, WS_DEAD, WS_FREE, WS_RUNNING,
 } from '../heap/layout.js';
 import { retireAllTlabs } from '../heap/allocator.js';
 import { acquireLock, releaseLock } from '../heap/lock.js';
@@ -66,6 +66,7 @@ export function handBackSlot(t: Thread): void {
   u32[ctl + W_FINAL_HEAD] = 0;
   u32[ctl + W_PIN] = 0;
   u32[ctl + W_THREAD_ID] = 0;
+  u32[ctl + W_RESERVER] = 0;
   t.rootLimit = 0;
   const gen = Atomics.load(t.i32, ctl + W_GEN);
   const was = Atomics.compareExchange(t.i32, ctl + W_STATE, WS_RUNNING, WS_DEAD);

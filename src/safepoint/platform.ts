@@ -12,6 +12,8 @@ export interface HeapInit {
   gen: number;
   /** Node: the worker's end of the channel the supervisor watches. */
   port?: unknown;
+  /** Node: a line to the spawner's supervisor, for the watch requests of this worker's own spawns. */
+  supervisor?: unknown;
 }
 
 export interface SpawnRequest {

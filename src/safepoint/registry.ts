@@ -11,7 +11,7 @@
 // that state, because seq-cst atomics order the plain accesses around them.
 
 import {
-  G_ARRIVALS, G_DEATHS, G_EPOCH, G_GC_OWNER, G_WORKER_SEQ, MAX_WORKERS, W_GEN, W_STATE, WS_DEAD, WS_FREE, WS_PARKED,
+  G_ARRIVALS, G_DEATHS, G_EPOCH, G_GC_OWNER, G_WORKER_SEQ, MAX_WORKERS, W_GEN, W_RESERVER, W_STATE, WS_DEAD, WS_FREE, WS_PARKED,
   WS_RESERVED, WS_RUNNING, WS_STOPPED, workerWord,
 } from '../heap/layout.js';
 import { HeapUsageError } from '../errors.js';
@@ -44,6 +44,7 @@ export function takeGeneration(i32: Int32Array): number {
 /** Gives back a slot reserved for a worker that never started (RESERVED → FREE). */
 export function releaseReservation(i32: Int32Array, slot: number): void {
   if (Atomics.load(i32, workerWord(slot) + W_STATE) !== WS_RESERVED) return;
+  Atomics.store(i32, workerWord(slot) + W_RESERVER, 0);
   newGeneration(i32, slot);
   Atomics.compareExchange(i32, workerWord(slot) + W_STATE, WS_RESERVED, WS_FREE);
 }

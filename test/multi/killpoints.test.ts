@@ -8,10 +8,11 @@ import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, test } from 'vitest';
 import { Heap } from '../../src/index.js';
 import {
-  FAULT_POINT_NAMES, FP_CLAIM_CLEARED, FP_DETACH, FP_HAND_BACK, FP_LARGE_CLAIMED, FP_FINAL_ENTRY, FP_FINAL_UNLINKED, FP_HANDLE_CHUNK, FP_MARKED,
+  FAULT_POINT_NAMES, FP_CLAIM_CLEARED, FP_DETACH, FP_HAND_BACK, FP_LARGE_CLAIMED, FP_SPAWN, FP_FINAL_ENTRY, FP_FINAL_UNLINKED, FP_HANDLE_CHUNK, FP_MARKED,
   FP_POPPED, FP_PROMOTED, FP_PUBLISH_TAILS, FP_REMARK, FP_RETIRE_HEAD, FP_ROOT_CHUNK, FP_SWEEP_SPAN, FP_TLAB_START,
 } from '../../src/heap/faults.js';
 import { describeHeap, until, withWatchdog, workerState } from './harness.js';
+import { W_RESERVER, workerWord } from '../../src/heap/layout.js';
 
 const KILLPOINT_URL = new URL('../../.test-build/test-workers/killpoint.mjs', import.meta.url);
 const HAMMER_URL = new URL('../../.test-build/test-workers/hammer.mjs', import.meta.url);
@@ -56,6 +57,7 @@ const cases: [number, string][] = [
   [FP_DETACH, 'detach'],
   [FP_LARGE_CLAIMED, 'alloc'],
   [FP_HAND_BACK, 'detach'],
+  [FP_SPAWN, 'spawn'],
 ];
 
 describe('a worker killed at a fault point', () => {
@@ -84,6 +86,9 @@ describe('a worker killed at a fault point', () => {
       Atomics.store(new Int32Array(control), 0, 1);
       await companion.terminate();
       expect(heap.scope(() => heap.getI32(kept.get(), Cell.v))).toBe(4242);
+      // No slot stays reserved for a worker nobody will start (the victims' own spawns).
+      const reserved = (): number[] => Array.from({ length: 64 }, (_, s) => s).filter((s) => workerState(heap, s) === 'reserved');
+      await until(() => { heap.collect(); return reserved().length === 0; }, `reserved slots to be freed (${reserved().map((s) => `${s}: reserver ${new Uint32Array(heap.buffer, 0, 1 << 16)[workerWord(s) + W_RESERVER]}`).join(', ')})`);
 
       // No page leaked: the fixed arena still takes three times its size in garbage.
       const Big = heap.defineArray('kp.Fill', 'i32');

@@ -80,6 +80,8 @@ for (let round = 0; ; round++) {
     case 'finalize':
     case 'in-finalizer': garbage(64, false, true); heap.collect(); heap.runFinalizers(); break;
     case 'detach': garbage(512, true, false); heap.detach(); process.exit(0); break;
+    // Spawns a worker that never attaches and ends at once (its death frees the slot).
+    case 'spawn': garbage(64, false, false); heap.spawn(new URL('./never-attaches.mjs', import.meta.url)); break;
     default: throw new Error(`unknown action ${String(workerData.action)}`);
   }
 }
