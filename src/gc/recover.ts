@@ -32,7 +32,7 @@ import { holdsFinalEntry, rebuildFinalQueues, rebuildHandleFreeList } from '../h
 import { rebuildFreeBitmap, releasePages } from '../heap/pagepool.js';
 import { SpanWalker, WALK_SPAN, WALK_STRAY, infoOwner, orphanSpanPlain, setSpanOld } from '../heap/spans.js';
 import { finishPromotion } from './remset.js';
-import { newGeneration } from '../safepoint/registry.js';
+import { takeGeneration } from '../safepoint/registry.js';
 
 /** Whether a pause must recover before it trusts the heap: a death or a killed collector since the last one. */
 export function needsRecovery(u32: Uint32Array): boolean {
@@ -69,6 +69,7 @@ export function recover(t: Thread, walker: SpanWalker): number {
   const deaths = Atomics.load(u32, G_DEATHS);
   const live = new Uint8Array(MAX_WORKERS);
   const dead = new Uint8Array(MAX_WORKERS);
+  const deadGen = new Int32Array(MAX_WORKERS);
 
   // 1. Marks a killed collector left. The flag stays set while this pass runs, so that a
   // collector killed inside it is recovered from in turn.
@@ -86,6 +87,7 @@ export function recover(t: Thread, walker: SpanWalker): number {
       dead[slot] = 1; // its spawner died before it started and watched the worker
     } else if (isLiveState(state)) live[slot] = 1;
     else if (state === WS_DEAD) dead[slot] = 1;
+    if (dead[slot] === 1) deadGen[slot] = Atomics.load(i32, ctl + W_GEN);
   }
 
   // 3. Spans. System spans named by a live control block or the directory get bit 0 of their
@@ -123,6 +125,10 @@ export function recover(t: Thread, walker: SpanWalker): number {
   for (let slot = 0; slot < MAX_WORKERS; slot++) {
     if (dead[slot] === 0) continue;
     const ctl = workerWord(slot);
+    // The next generation first, by CAS on the one step 2 saw: a detaching thread finishing
+    // its own hand-back (departure.ts) races for the slot the same way, and whichever loses
+    // leaves the slot (perhaps someone else's by now) alone.
+    if (Atomics.compareExchange(i32, ctl + W_GEN, deadGen[slot]!, takeGeneration(i32)) !== deadGen[slot]) continue;
     u32[ctl + W_ROOT_SPAN] = 0;
     u32[ctl + W_ROOT_BASE] = 0;
     u32[ctl + W_ROOT_TOP] = 0;
@@ -136,7 +142,6 @@ export function recover(t: Thread, walker: SpanWalker): number {
     if (finalizing !== 0 && !holdsFinalEntry(u32, finalizing)) u32[G_FINAL_INTERRUPTED] = u32[G_FINAL_INTERRUPTED]! + 1;
     u32[ctl + W_FINALIZING] = 0;
     u32[ctl + W_RESERVER] = 0;
-    newGeneration(i32, slot);
     if (Atomics.compareExchange(i32, ctl + W_STATE, WS_DEAD, WS_FREE) === WS_DEAD) freed++;
   }
 
