@@ -24,7 +24,7 @@ import {
 } from './heap/types.js';
 import { REFILL_EMPTY, REFILL_MINOR, REFILL_STRESS, allocLarge, largeSpanPages, refillTlab } from './heap/allocator.js';
 import { popRootChunks, pushRootChunk } from './heap/roots.js';
-import { allocHandle, freeHandle, handleEntry, handleId, resolveHandle } from './heap/handles.js';
+import { allocHandle, freeHandleById, handleEntry, handleId, resolveHandle } from './heap/handles.js';
 import { growArena } from './heap/pagepool.js';
 import { REF_OK, REF_OUTSIDE, REF_PROBLEMS, classifyRef, isAllocatedSmallRef, isStaleProblem } from './heap/check.js';
 import { acquireLock, releaseLock } from './heap/lock.js';
@@ -814,14 +814,20 @@ export class Heap extends Thread {
   handleRef(id: number, kind: number): number {
     const index = resolveHandle(this, id, kind);
     if (index < 0) throw new HeapUsageError(`handle ${id} was released`, { workerId: this.slot });
-    return Atomics.load(this.u32, handleEntry(this, index) + H_REF);
+    const ref = Atomics.load(this.u32, handleEntry(this, index) + H_REF);
+    // Another thread may have released the entry and handed it out again in between: the ref
+    // read counts only if the entry still holds this handle (a release or a new allocation
+    // changes its kind or generation word).
+    if (resolveHandle(this, id, kind) !== index) throw new HeapUsageError(`handle ${id} was released`, { workerId: this.slot });
+    return ref;
   }
 
   /** @internal */
   releaseHandle(id: number, kind: number): void {
-    const index = resolveHandle(this, id, kind);
-    if (index < 0) throw new HeapUsageError(`handle ${id} was already released`, { workerId: this.slot });
-    const free = (): void => freeHandle(this, index);
+    if (resolveHandle(this, id, kind) < 0) throw new HeapUsageError(`handle ${id} was already released`, { workerId: this.slot });
+    const free = (): void => {
+      if (!freeHandleById(this, id, kind)) throw new HeapUsageError(`handle ${id} was already released`, { workerId: this.slot });
+    };
     if (this.depth > 0) free();
     else this.scope(free);
   }

@@ -118,6 +118,24 @@ export function freeHandle(t: Thread, index: number): void {
   }
 }
 
+/**
+ * Frees handle `id` of `kind` if its entry still holds it; false when it was released
+ * already. The test and the free are one step under the lock: two releases of one id, or a
+ * release racing the entry's next allocation, would otherwise free an entry twice, and two
+ * handles would share it (the first one's id then resolving to the second one's object).
+ */
+export function freeHandleById(t: Thread, id: number, kind: number): boolean {
+  acquireLock(t.i32, t.lockId, t.canBlock);
+  try {
+    const index = resolveHandle(t, id, kind);
+    if (index < 0) return false;
+    freeHandleLocked(t.u32, index);
+    return true;
+  } finally {
+    releaseLock(t.i32, t.lockId);
+  }
+}
+
 export function freeHandleLocked(u32: Uint32Array, index: number): void {
   const w = handleWord(u32, index);
   const gen = ((u32[w + H_META]! >>> HANDLE_GEN_SHIFT) + 1) & 0x7ffffff;
