@@ -69,11 +69,13 @@ export function handBackSlot(t: Thread): void {
   u32[ctl + W_RESERVER] = 0;
   t.rootLimit = 0;
   const gen = Atomics.load(t.i32, ctl + W_GEN);
+  // Counted before the slot turns dead, so that a kill right after it still has the next
+  // pause recover the slot (a death notice for a dead slot counts nothing).
+  Atomics.add(t.i32, G_DEATHS, 1);
   const was = Atomics.compareExchange(t.i32, ctl + W_STATE, WS_RUNNING, WS_DEAD);
   if (was !== WS_RUNNING) {
     throw new HeapUsageError(`worker ${t.slot} cannot detach: it is ${was}, not running`, { workerId: t.slot });
   }
-  Atomics.add(t.i32, G_DEATHS, 1);
   announceArrival(t.i32);
   if (faultHook !== null) faultHook(FP_HAND_BACK);
   if (Atomics.compareExchange(t.i32, ctl + W_GEN, gen, takeGeneration(t.i32)) === gen) {
