@@ -272,14 +272,16 @@ export class Heap extends Thread {
     // Until the worker is started and watched, only this thread would ever free the slot: a
     // recovery that finds this thread dead frees it instead (recover.ts).
     const reserver = workerWord(slot) + W_RESERVER;
-    Atomics.store(this.u32, reserver, reserverWord(this.slot, Atomics.load(this.i32, this.ctl + W_GEN)));
+    const word = reserverWord(this.slot, Atomics.load(this.i32, this.ctl + W_GEN));
+    Atomics.store(this.u32, reserver, word);
     if (faultHook !== null) faultHook(FP_SPAWN);
     try {
       const worker = p.spawn({
         buffer: this.buffer, slot, gen, headerWords: this.arena.layout.headerBytes >>> 2, url, options,
         declareDead: () => { declareDead(this.i32, slot, gen); },
       }) as W;
-      Atomics.store(this.u32, reserver, 0);
+      // By CAS: the worker may have attached, left and handed the slot to another spawn by now.
+      Atomics.compareExchange(this.u32, reserver, word, 0);
       return worker;
     } catch (e) {
       releaseReservation(this.i32, slot);
@@ -824,7 +826,6 @@ export class Heap extends Thread {
 
   /** @internal */
   releaseHandle(id: number, kind: number): void {
-    if (resolveHandle(this, id, kind) < 0) throw new HeapUsageError(`handle ${id} was already released`, { workerId: this.slot });
     const free = (): void => {
       if (!freeHandleById(this, id, kind)) throw new HeapUsageError(`handle ${id} was already released`, { workerId: this.slot });
     };
