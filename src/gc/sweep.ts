@@ -187,8 +187,9 @@ export class Sweeper {
       if (gone !== 0) {
         if (quarantine) {
           const kept = quarantineSlots(u32, base, block, w, gone, zapBody);
-          died += popcount(kept);
-          held += popcount(kept);
+          const n = popcount(kept);
+          died += n;
+          held += n;
           keep |= kept;
         } else {
           if (zapBody) zapSlots(u32, base, block, w, gone);
