@@ -22,7 +22,7 @@
 
 import { Worker } from 'node:worker_threads';
 import type { GcEvent, Heap } from '../index.js';
-import { G_EPOCH, G_EVENT_COLLECTOR, G_EVENT_KIND, G_EVENT_PAUSE_US, G_EVENT_RENDEZVOUS_US, G_EVENT_SEQ, G_GC_OWNER, GC_KIND_MAJOR } from '../heap/layout.js';
+import { G_EPOCH, G_EVENT_COLLECTOR, G_EVENT_KIND, G_EVENT_PAUSE_US, G_EVENT_RENDEZVOUS_US, G_EVENT_SEQ, GC_KIND_MAJOR } from '../heap/layout.js';
 
 const CAPACITY = 1 << 14;
 const ENTRY_WORDS = 4;
@@ -63,9 +63,8 @@ function record() {
   if (seq === 0) return;
   const pause = g[${G_EVENT_PAUSE_US}] >>> 0, rendezvous = g[${G_EVENT_RENDEZVOUS_US}] >>> 0, collector = g[${G_EVENT_COLLECTOR}] >>> 0;
   const major = (g[${G_EVENT_KIND}] >>> 0) === ${GC_KIND_MAJOR} ? ${KIND_MAJOR} : 0;
-  // The words are written inside the pause, before the seq (an atomic store), and the owner
-  // word is cleared after it: no owner, then the same seq, means no pause wrote in between.
-  if (Atomics.load(g, ${G_GC_OWNER}) !== 0 || (Atomics.load(g, ${G_EVENT_SEQ}) >>> 0) !== seq) return;
+  // The words are written before the seq (an atomic store): a moved seq means a torn read.
+  if ((Atomics.load(g, ${G_EVENT_SEQ}) >>> 0) !== seq) return;
   const e = (seq % CAPACITY) * ${ENTRY_WORDS};
   if (Atomics.load(log, e) >= seq) return;
   log[e + 1] = pause; log[e + 2] = rendezvous; log[e + 3] = ((collector + 1) | major) >>> 0;
